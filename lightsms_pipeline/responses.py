@@ -1,0 +1,249 @@
+"""Reading LightSMS response bodies: every undocumented quirk of the API is handled here and only here.
+
+The quirks (shared/lightsms-api.md sections 4-5), each pinned by a test named after it:
+- an empty day comes back as error 19, `[]`, `{}`, `null` or an empty body: zero messages;
+- error codes arrive as int or numeric string, at the top level, under a `""` key (host without
+  `www.`) or keyed by a phone number;
+- `phone` may be missing and `prefix` may be `""`;
+- bodies are parsed by their content, never by the Content-Type header; XML goes through
+  defusedxml because the body comes from the network.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as SafeET
+
+EMPTY_DAY_CODE = 19
+REQUIRED_FIELDS = ("date", "sender", "text")
+
+
+class ResponseProblem(ValueError):
+    """The body is unreadable; `retryable` tells whether it looks like a passing fault (an HTML
+    maintenance page, a truncated body) rather than a server that answers the wrong shape."""
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class ApiErrorCode:
+    """A request-level error answer, e.g. `{"error": 30}`."""
+
+    code: int
+
+
+@dataclass(frozen=True)
+class RawMessages:
+    """Incoming messages exactly as received, one Arrow string column per field.
+
+    `phone` and `prefix` are null where the record did not carry them; every other column is
+    non-null. Columns, not per-message objects: a day can hold tens of thousands of messages.
+    """
+
+    id_sms: pa.StringArray
+    date: pa.StringArray
+    sender: pa.StringArray
+    phone: pa.StringArray
+    prefix: pa.StringArray
+    text: pa.StringArray
+
+    def __len__(self) -> int:
+        return len(self.id_sms)
+
+    @classmethod
+    def empty(cls) -> RawMessages:
+        e = pa.array([], pa.string())
+        return cls(e, e, e, e, e, e)
+
+    @classmethod
+    def concat(cls, parts: list[RawMessages]) -> RawMessages:
+        if not parts:
+            return cls.empty()
+        cols = {
+            name: pa.concat_arrays([getattr(p, name) for p in parts])
+            for name in ("id_sms", "date", "sender", "phone", "prefix", "text")
+        }
+        return cls(**cols)
+
+
+def parse_body(body: bytes, fmt: str) -> RawMessages | ApiErrorCode:
+    """Parse one incoming.php body into messages or an API error code; raise ResponseProblem."""
+    stripped = body.strip()
+    if not stripped:
+        return RawMessages.empty()
+    if stripped[:1] == b"<":
+        if _looks_like_html(stripped):
+            raise ResponseProblem("got an HTML page instead of data", retryable=True)
+        return _parse_xml(stripped)
+    if fmt == "xml" and stripped[:1] not in (b"{", b"["):
+        raise ResponseProblem(f"body is neither XML nor JSON: {_excerpt(stripped)}", retryable=True)
+    return _parse_json(stripped)
+
+
+def _looks_like_html(body: bytes) -> bool:
+    head = body[:512].lower()
+    return b"<html" in head or b"<!doctype html" in head
+
+
+def _excerpt(body: bytes, limit: int = 60) -> str:
+    return repr(body[:limit].decode("utf-8", errors="replace"))
+
+
+def _error_code(value: object) -> int:
+    # Same-platform fixtures use ints ({"error": 19}), the docs show strings ("6"): accept both.
+    if isinstance(value, bool):
+        raise ResponseProblem(f"error code is not a number: {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    raise ResponseProblem(f"error code is not a number: {value!r}")
+
+
+def _parse_json(body: bytes) -> RawMessages | ApiErrorCode:
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ResponseProblem(f"body is not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
+    except ValueError as exc:
+        # A body cut off mid-way by the network is the usual cause; the retry budget decides.
+        raise ResponseProblem(f"body is not valid JSON ({exc})", retryable=True) from exc
+    if data is None or data == [] or data == {}:
+        return RawMessages.empty()
+    if not isinstance(data, dict):
+        raise ResponseProblem(f"expected a JSON object, got {type(data).__name__}")
+    code = _json_error(data)
+    if code is not None:
+        return RawMessages.empty() if code == EMPTY_DAY_CODE else ApiErrorCode(code)
+    return _records_from_json(data)
+
+
+def _json_error(data: dict[str, object]) -> int | None:
+    if "error" in data:
+        if len(data) != 1:
+            raise ResponseProblem("object has an 'error' key beside other keys")
+        return _error_code(data["error"])
+    # `{"": {"error": N}}` (host without www.) and `{"37061234567": {"error": "6"}}` (phone-keyed).
+    if len(data) == 1:
+        (value,) = data.values()
+        if isinstance(value, dict) and set(value) == {"error"}:
+            return _error_code(value["error"])
+    return None
+
+
+def _records_from_json(data: dict[str, object]) -> RawMessages:
+    ids = list(data)
+    records = list(data.values())
+    for key, rec in zip(ids, records, strict=True):
+        if not isinstance(rec, dict):
+            raise ResponseProblem(f"message {key!r} is a {type(rec).__name__}, not an object")
+    try:
+        dates = [r["date"] for r in records]  # type: ignore[index]
+        senders = [r["sender"] for r in records]  # type: ignore[index]
+        texts = [r["text"] for r in records]  # type: ignore[index]
+    except KeyError:
+        raise _missing_field(ids, records) from None
+    phones = [r.get("phone") for r in records]  # type: ignore[attr-defined]
+    prefixes = [r.get("prefix") for r in records]  # type: ignore[attr-defined]
+    return _columns(ids, dates, senders, phones, prefixes, texts)
+
+
+def _missing_field(ids: list[str], records: list[object]) -> ResponseProblem:
+    for key, rec in zip(ids, records, strict=True):
+        assert isinstance(rec, dict)
+        missing = [f for f in REQUIRED_FIELDS if f not in rec]
+        if missing:
+            return ResponseProblem(f"message {key!r} has no {', '.join(missing)}")
+    return ResponseProblem("a message lacks a required field")
+
+
+def _parse_xml(body: bytes) -> RawMessages | ApiErrorCode:
+    try:
+        root = SafeET.fromstring(body, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise ResponseProblem(f"XML refused: {type(exc).__name__} (DTDs and entities are forbidden)") from exc
+    except SafeET.ParseError as exc:
+        raise ResponseProblem(f"body is not well-formed XML ({exc})", retryable=True) from exc
+    if root.tag != "response":
+        raise ResponseProblem(f"XML root is <{root.tag}>, expected <response>")
+    error = root.find("error")
+    if error is not None:
+        code = _error_code(error.text or "")
+        return RawMessages.empty() if code == EMPTY_DAY_CODE else ApiErrorCode(code)
+    smses = root.findall("sms")
+    if len(smses) != len(root):
+        raise ResponseProblem("XML <response> holds elements other than <sms>")
+    ids: list[object] = []
+    dates: list[object] = []
+    senders: list[object] = []
+    texts: list[object] = []
+    for n, el in enumerate(smses):
+        a = el.attrib
+        missing = [f for f in ("id_sms", *REQUIRED_FIELDS) if f not in a]
+        if missing:
+            raise ResponseProblem(f"<sms> number {n + 1} has no {', '.join(missing)}")
+        ids.append(a["id_sms"])
+        dates.append(a["date"])
+        senders.append(a["sender"])
+        texts.append(a["text"])
+    phones = [el.attrib.get("phone") for el in smses]
+    prefixes = [el.attrib.get("prefix") for el in smses]
+    return _columns(ids, dates, senders, phones, prefixes, texts)  # type: ignore[arg-type]
+
+
+def _string_column(name: str, values: list[object], ids: list[str], nullable: bool) -> pa.StringArray:
+    try:
+        arr = pa.array(values, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError) as exc:
+        bad = next(
+            (
+                i
+                for i, v in zip(ids, values, strict=True)
+                if not (isinstance(v, str) or (nullable and v is None)) or not _encodable(v)
+            ),
+            "?",
+        )
+        raise ResponseProblem(f"message {bad!r}: field {name!r} is not a text value ({exc})") from exc
+    if not nullable and arr.null_count:
+        bad = next(i for i, v in zip(ids, values, strict=True) if v is None)
+        raise ResponseProblem(f"message {bad!r}: field {name!r} is null")
+    return arr  # type: ignore[return-value]
+
+
+def _encodable(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _columns(
+    ids: list[str],
+    dates: list[object],
+    senders: list[object],
+    phones: list[object],
+    prefixes: list[object],
+    texts: list[object],
+) -> RawMessages:
+    id_arr = _string_column("id_sms", ids, ids, nullable=False)  # type: ignore[arg-type]
+    if len(id_arr) and not pc.all(pc.match_substring_regex(id_arr, r"^[0-9]+$")).as_py():
+        bad = next(i for i in ids if not (isinstance(i, str) and i.isascii() and i.isdigit()))
+        raise ResponseProblem(f"message id {bad!r} is not a decimal number")
+    return RawMessages(
+        id_sms=id_arr,
+        date=_string_column("date", dates, ids, nullable=False),
+        sender=_string_column("sender", senders, ids, nullable=False),
+        phone=_string_column("phone", phones, ids, nullable=True),
+        prefix=_string_column("prefix", prefixes, ids, nullable=True),
+        text=_string_column("text", texts, ids, nullable=False),
+    )
