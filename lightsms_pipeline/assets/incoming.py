@@ -1,0 +1,181 @@
+"""The `incoming_messages` asset: a thin Dagster shell around `ingest.ingest_days`."""
+
+
+import time
+from datetime import date
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetMaterialization,
+    AssetsDefinition,
+    BackfillPolicy,
+    Backoff,
+    DailyPartitionsDefinition,
+    Failure,
+    Jitter,
+    MaterializeResult,
+    MetadataValue,
+    RetryPolicy,
+    asset,
+)
+
+from lightsms_pipeline.assets.metadata import column_schema, markdown_preview
+from lightsms_pipeline.ingest import ASSET, DayResult, IngestOptions, ingest_days
+from lightsms_pipeline.resources import LightSMSResource, ParquetDatasetResource
+from lightsms_pipeline.schema import incoming_schema
+from lightsms_pipeline.settings import Settings
+
+CHECK_UNIQUE = "id_sms_unique"
+CHECK_IN_DAY = "received_at_inside_partition_day"
+CHECK_NOT_NULL = "required_columns_not_null"
+MAX_LISTED = 20
+
+DESCRIPTION = """Incoming SMS of the LightSMS account, one Parquet file per provider-local day:
+`<DATA_DIR>/incoming_messages/date=YYYY-MM-DD/part-0.parquet`.
+
+Text is kept byte for byte; rows are sorted by (`received_at`, `id_sms`) and unique by `id_sms`.
+A re-run replaces the day's file atomically; an empty day writes an empty file with the schema.
+A backfill is one run that fetches its days concurrently (`LIGHTSMS_PARALLELISM`).
+"""
+
+
+def build_incoming_messages(
+    settings: Settings, partitions_def: DailyPartitionsDefinition, region: str
+) -> AssetsDefinition:
+    schema = incoming_schema(settings.timezone)
+
+    @asset(
+        name=ASSET,
+        group_name="lightsms",
+        description=DESCRIPTION,
+        partitions_def=partitions_def,
+        backfill_policy=BackfillPolicy.single_run(),
+        pool="lightsms_api",
+        kinds={"parquet"},
+        code_version="1",
+        metadata={"dagster/column_schema": column_schema(schema), "layout": ASSET + "/date=YYYY-MM-DD/"},
+        # A transient outage heals without a person: Dagster re-runs the step after a delay, and
+        # the days this run already wrote are not fetched again.
+        retry_policy=RetryPolicy(
+            max_retries=settings.run_retries,
+            delay=settings.run_retry_delay_seconds,
+            backoff=Backoff.EXPONENTIAL,
+            jitter=Jitter.PLUS_MINUS,
+        )
+        if settings.run_retries
+        else None,
+        check_specs=[
+            AssetCheckSpec(CHECK_UNIQUE, asset=ASSET, description="No id_sms appears twice in a day."),
+            AssetCheckSpec(
+                CHECK_IN_DAY,
+                asset=ASSET,
+                description="Every received_at falls inside the partition's provider-local day.",
+            ),
+            AssetCheckSpec(
+                CHECK_NOT_NULL,
+                asset=ASSET,
+                description="id_sms, received_at, sender, text, account and fetched_at are never null.",
+            ),
+        ],
+    )
+    def incoming_messages(
+        context: AssetExecutionContext, lightsms: LightSMSResource, dataset: ParquetDatasetResource
+    ) -> MaterializeResult:
+        days = [date.fromisoformat(k) for k in context.partition_keys]
+        client = lightsms.get_client()
+        store = dataset.get_dataset()
+        options = IngestOptions(
+            account=lightsms.login,
+            timezone=settings.timezone,
+            region=region,
+            parallelism=settings.parallelism,
+            sender_hash_salt=settings.sender_hash_salt,
+            run_id=context.run_id,
+            resume=context.retry_number > 0,
+        )
+        before = client.stats.snapshot()
+        started = time.monotonic()
+        results = ingest_days(client, store, days, options)
+        fetch = client.stats.since(before)
+        failed = [r for r in results if not r.ok]
+        landed = [r for r in results if r.ok]
+        stats_md = {
+            "requests": fetch.requests,
+            "retries": fetch.retries,
+            "timestamp_calls": fetch.timestamp_calls,
+            "seconds": round(time.monotonic() - started, 3),
+        }
+        if failed:
+            # Dagster can't mark part of a single run as done, so the days that did land are
+            # reported one by one before the run fails naming the others.
+            for r in landed:
+                context.log_event(
+                    AssetMaterialization(
+                        asset_key=ASSET,
+                        partition=r.day.isoformat(),
+                        metadata={"dagster/row_count": r.rows, "path": MetadataValue.path(store.uri(r.path or ""))},
+                    )
+                )
+            lines = [f"{r.day}: {r.error}" for r in failed]
+            raise Failure(
+                description=(
+                    f"incoming_messages: {len(failed)} of {len(days)} days failed and kept their previous "
+                    f"files; {len(landed)} landed.\n" + "\n".join(lines[:MAX_LISTED])
+                ),
+                metadata={"failed_days": ", ".join(str(r.day) for r in failed), **stats_md},
+                allow_retries=True,
+            )
+        return MaterializeResult(
+            metadata=_metadata(results, store.uri(store.asset_dir(ASSET)), store, stats_md),
+            check_results=_check_results(results),
+        )
+
+    return incoming_messages
+
+
+def _metadata(results: list[DayResult], asset_uri: str, store, stats: dict[str, float]) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    rows = sum(r.rows for r in results)
+    meta: dict[str, object] = {
+        "dagster/row_count": rows,
+        "days": len(results),
+        "distinct_senders_max_per_day": max((r.distinct_senders for r in results), default=0),
+        **{f"fetch_{k}": v for k, v in stats.items()},
+    }
+    if len(results) == 1:
+        only = results[0]
+        meta["distinct_senders"] = only.distinct_senders
+        meta["path"] = MetadataValue.path(store.uri(only.path))
+        meta["preview"] = MetadataValue.md(markdown_preview(store.read_partition(ASSET, only.day), 5))
+    else:
+        meta["path"] = MetadataValue.path(asset_uri)
+        table = "| day | rows | senders |\n|---|---:|---:|\n" + "\n".join(
+            f"| {r.day} | {r.rows} | {r.distinct_senders} |" for r in results[:62]
+        )
+        meta["rows_per_day"] = MetadataValue.md(table + ("\n| … | | |" if len(results) > 62 else ""))
+    return meta
+
+
+def _check_results(results: list[DayResult]) -> list[AssetCheckResult]:
+    def result(name: str, offenders: list[tuple[date, tuple[str, ...]]], what: str) -> AssetCheckResult:
+        bad = [(d, ids) for d, ids in offenders if ids]
+        listed = "; ".join(f"{d}: {', '.join(ids[:MAX_LISTED])}" for d, ids in bad[:MAX_LISTED])
+        return AssetCheckResult(
+            check_name=name,
+            passed=not bad,
+            severity=AssetCheckSeverity.ERROR,
+            metadata={
+                "days_checked": len(results),
+                "offending_days": len(bad),
+                "offending_rows": sum(len(ids) for _, ids in bad),
+                what: listed or "none",
+            },
+        )
+
+    return [
+        result(CHECK_UNIQUE, [(r.day, r.findings.duplicate_ids) for r in results], "duplicate_id_sms"),
+        result(CHECK_IN_DAY, [(r.day, r.findings.outside_day_ids) for r in results], "id_sms_outside_day"),
+        result(CHECK_NOT_NULL, [(r.day, r.findings.null_columns) for r in results], "null_columns"),
+    ]

@@ -1,0 +1,302 @@
+"""The LightSMS HTTP client: signing, server-aligned timestamps, retries and typed errors.
+
+One pooled `requests.Session`; safe to share between the threads of a backfill. Response bodies
+are read by `responses.parse_body`, where the API's quirks live.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+import requests
+from requests.adapters import HTTPAdapter
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+)
+
+from lightsms_pipeline.errors import (
+    AUTH_ERROR_CODES,
+    ApiError,
+    AuthenticationError,
+    BadRequestError,
+    MalformedResponseError,
+    UnavailableError,
+    describe_code,
+)
+from lightsms_pipeline.responses import ApiErrorCode, RawMessages, ResponseProblem, parse_body
+from lightsms_pipeline.signing import sign
+
+log = logging.getLogger(__name__)
+
+INCOMING = "incoming.php"
+TIMESTAMP = "timestamp.php"
+STALE_TIMESTAMP_CODE = 6
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+ResponseFormat = Literal["json", "xml"]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try before a transient fault becomes `UnavailableError`."""
+
+    attempts: int = 6
+    backoff_initial: float = 0.2
+    backoff_max: float = 10.0
+    total_seconds: float = 120.0
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    max_retry_after: float = 60.0
+
+
+@dataclass
+class FetchStats:
+    """Counters a run reports as metadata; thread-safe, cumulative over the client's life."""
+
+    requests: int = 0
+    retries: int = 0
+    timestamp_calls: int = 0
+    seconds: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, *, requests: int = 0, retries: int = 0, timestamp_calls: int = 0,
+            seconds: float = 0.0) -> None:
+        with self._lock:
+            self.requests += requests
+            self.retries += retries
+            self.timestamp_calls += timestamp_calls
+            self.seconds += seconds
+
+    def snapshot(self) -> FetchStats:
+        with self._lock:
+            return FetchStats(self.requests, self.retries, self.timestamp_calls, self.seconds)
+
+    def since(self, earlier: FetchStats) -> FetchStats:
+        now = self.snapshot()
+        return FetchStats(
+            now.requests - earlier.requests,
+            now.retries - earlier.retries,
+            now.timestamp_calls - earlier.timestamp_calls,
+            now.seconds - earlier.seconds,
+        )
+
+
+class _Transient(Exception):
+    """A fault worth another try; carries what to report if the retries run out."""
+
+    def __init__(self, problem: str, retry_after: float | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.retry_after = retry_after
+
+
+class _Malformed(_Transient):
+    """A body we could not read that may be a passing fault (truncated, HTML maintenance page)."""
+
+
+class LightSMSClient:
+    """Fetches incoming messages from LightSMS (or the project's simulator)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        login: str,
+        api_key: str,
+        *,
+        response_format: ResponseFormat = "json",
+        retry: RetryPolicy | None = None,
+        pool_size: int = 16,
+    ) -> None:
+        if response_format not in ("json", "xml"):
+            raise ValueError(f"response_format must be 'json' or 'xml', not {response_format!r}")
+        self.base_url = base_url.rstrip("/")
+        self.login = login
+        self._api_key = api_key
+        self.response_format: ResponseFormat = response_format
+        self.retry = retry or RetryPolicy()
+        self.stats = FetchStats()
+        self._session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+        self._offset: float | None = None
+        self._offset_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"LightSMSClient(base_url={self.base_url!r}, login={self.login!r}, api_key=***)"
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> LightSMSClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- time -------------------------------------------------------------------------------
+
+    def server_time_offset(self, refresh: bool = False) -> float:
+        """Seconds to add to the local clock to get LightSMS's clock (fetched once, then cached).
+
+        The docs want a server timestamp at most 10 s old; asking timestamp.php before every
+        request doubles the requests, so we keep the offset and refresh it only on error 6.
+        """
+        with self._offset_lock:
+            if self._offset is None or refresh:
+                self._offset = self._fetch_offset()
+            return self._offset
+
+    def _fetch_offset(self) -> float:
+        url = f"{self.base_url}/external/get/{TIMESTAMP}"
+
+        def attempt() -> float:
+            before = time.time()
+            resp = self._get(url, None, TIMESTAMP, None)
+            after = time.time()
+            self.stats.add(timestamp_calls=1)
+            text = resp.text.strip()
+            if not text.isdigit():
+                raise _Malformed(f"server time is not an integer: {text[:60]!r}")
+            return int(text) - (before + after) / 2
+
+        return self._with_retries(attempt, TIMESTAMP, None)
+
+    def server_timestamp(self) -> int:
+        return int(time.time() + self.server_time_offset())
+
+    # --- incoming ---------------------------------------------------------------------------
+
+    def fetch_day(self, day: date) -> RawMessages:
+        """All messages LightSMS holds for one provider-local day (`date=YYYY-MM-DD`)."""
+        return self._incoming({"date": day.isoformat()}, day.isoformat())
+
+    def fetch_range(self, start: datetime, end: datetime) -> RawMessages:
+        """Messages between two provider-local instants, both ends inclusive (`from`/`to`)."""
+        params = {"from": start.strftime("%Y-%m-%d %H:%M:%S"), "to": end.strftime("%Y-%m-%d %H:%M:%S")}
+        return self._incoming(params, f"{params['from']}..{params['to']}")
+
+    def _incoming(self, dates: dict[str, str], window: str) -> RawMessages:
+        url = f"{self.base_url}/external/get/{INCOMING}"
+
+        def attempt() -> RawMessages:
+            result = self._signed_incoming(url, dates, window)
+            if isinstance(result, ApiErrorCode) and result.code == STALE_TIMESTAMP_CODE:
+                # Error 6 is also what an expired timestamp gets: realign the clock, try once more.
+                self.server_time_offset(refresh=True)
+                result = self._signed_incoming(url, dates, window)
+            if isinstance(result, ApiErrorCode):
+                raise self._api_error(result.code, window)
+            return result
+
+        return self._with_retries(attempt, INCOMING, window)
+
+    def _signed_incoming(self, url: str, dates: dict[str, str], window: str) -> RawMessages | ApiErrorCode:
+        params = {
+            **dates,
+            "login": self.login,
+            "return": self.response_format,
+            "timestamp": str(self.server_timestamp()),
+        }
+        params["signature"] = sign(params, self._api_key)
+        resp = self._get(url, params, INCOMING, window)
+        try:
+            return parse_body(resp.content, self.response_format)
+        except ResponseProblem as exc:
+            if exc.retryable:
+                raise _Malformed(str(exc)) from None
+            raise MalformedResponseError(str(exc), endpoint=INCOMING, window=window) from None
+
+    def _api_error(self, code: int, window: str) -> ApiError:
+        meaning = describe_code(code)
+        if code in AUTH_ERROR_CODES:
+            hint = {
+                6: "check LIGHTSMS_API_KEY (a fresh server timestamp did not help)",
+                7: "check LIGHTSMS_LOGIN",
+            }.get(code, "check LIGHTSMS_LOGIN and LIGHTSMS_API_KEY")
+            return AuthenticationError(f"{meaning}; {hint}", endpoint=INCOMING, window=window, code=code)
+        return BadRequestError(meaning, endpoint=INCOMING, window=window, code=code)
+
+    # --- transport --------------------------------------------------------------------------
+
+    def _get(
+        self, url: str, params: dict[str, str] | None, endpoint: str, window: str | None
+    ) -> requests.Response:
+        started = time.monotonic()
+        try:
+            resp = self._session.get(
+                url,
+                params=params,
+                timeout=(self.retry.connect_timeout, self.retry.read_timeout),
+            )
+            # Reading the body here turns a truncated body into a retryable transport error.
+            _ = resp.content
+        except requests.Timeout:
+            raise _Transient(f"timed out after {self.retry.read_timeout:g} s") from None
+        except requests.RequestException as exc:
+            raise _Transient(f"connection failed ({type(exc).__name__})") from None
+        finally:
+            self.stats.add(requests=1, seconds=time.monotonic() - started)
+        if resp.status_code in RETRYABLE_STATUS:
+            raise _Transient(f"HTTP {resp.status_code}", retry_after=_retry_after(resp))
+        if resp.status_code != 200:
+            raise MalformedResponseError(
+                f"unexpected HTTP {resp.status_code}", endpoint=endpoint, window=window
+            )
+        return resp
+
+    def _with_retries(self, attempt, endpoint: str, window: str | None):  # type: ignore[no-untyped-def]
+        policy = self.retry
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            backoff = min(policy.backoff_max, policy.backoff_initial * 2 ** (state.attempt_number - 1))
+            delay = random.uniform(0, backoff)  # full jitter: parallel days don't retry in lockstep
+            if isinstance(exc, _Transient) and exc.retry_after is not None:
+                delay = max(delay, min(exc.retry_after, policy.max_retry_after))
+            return delay
+
+        def before_sleep(state: RetryCallState) -> None:
+            self.stats.add(retries=1)
+            exc = state.outcome.exception() if state.outcome else None
+            log.info("LightSMS %s%s: %s; retrying", endpoint, f" for {window}" if window else "", exc)
+
+        retrying = Retrying(
+            stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.total_seconds),
+            wait=wait,
+            retry=retry_if_exception_type(_Transient),
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except _Malformed as exc:
+            raise MalformedResponseError(
+                f"{exc.problem} (after {policy.attempts} attempts)", endpoint=endpoint, window=window
+            ) from None
+        except _Transient as exc:
+            raise UnavailableError(
+                f"{exc.problem}; gave up after the retry budget "
+                f"({policy.attempts} attempts, {policy.total_seconds:g} s)",
+                endpoint=endpoint,
+                window=window,
+            ) from None
+
+
+def _retry_after(resp: requests.Response) -> float | None:
+    value = resp.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP-date; the exponential backoff covers it

@@ -1,0 +1,115 @@
+"""Raw LightSMS columns to the typed `incoming_messages` Arrow table: pure, vectorised, exact.
+
+Text is never touched: the `text` column is the very string the API sent. Only derived columns
+(`received_at`, `sender_e164`) are computed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lightsms_pipeline.errors import MalformedResponseError
+from lightsms_pipeline.phones import senders_to_e164
+from lightsms_pipeline.responses import RawMessages
+from lightsms_pipeline.schema import incoming_schema
+
+DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
+
+
+def parse_local_times(dates: pa.StringArray, timezone: str, *, endpoint: str, window: str) -> pa.Array:
+    """Provider-local `YYYY-MM-DD HH:MM:SS` strings to tz-aware timestamps.
+
+    The API's `date` has no offset (shared/sms-rules.md section 7): the repeated autumn hour is
+    read as its first occurrence, a time in the spring gap moves forward to the gap's end.
+    """
+    well_formed = pc.match_substring_regex(dates, DATE_PATTERN)
+    try:
+        if len(dates) and not pc.all(well_formed).as_py():
+            raise ValueError("not in YYYY-MM-DD HH:MM:SS form")
+        naive = pc.strptime(dates, format=DATE_FORMAT, unit="us")
+    except (ValueError, pa.ArrowInvalid):
+        bad = next(_bad_dates(dates), None)
+        raise MalformedResponseError(
+            f"message date {bad!r} is not a valid YYYY-MM-DD HH:MM:SS time",
+            endpoint=endpoint,
+            window=window,
+        ) from None
+    return pc.assume_timezone(naive, timezone=timezone, ambiguous="earliest", nonexistent="latest")
+
+
+def _bad_dates(dates: pa.StringArray):  # type: ignore[no-untyped-def]
+    for value in dates.to_pylist():
+        try:
+            datetime.strptime(value, DATE_FORMAT)
+        except ValueError:
+            yield value
+            continue
+        if len(value) != 19:
+            yield value
+
+
+def sort_key_indices(table: pa.Table) -> pa.Array:
+    """Row order by (`received_at`, `id_sms` as an integer); ids compare as (length, digits)."""
+    keyed = table.append_column("_id_len", pc.utf8_length(table["id_sms"]))
+    return pc.sort_indices(
+        keyed, sort_keys=[("received_at", "ascending"), ("_id_len", "ascending"), ("id_sms", "ascending")]
+    )
+
+
+def to_incoming_table(
+    raw: RawMessages,
+    *,
+    account: str,
+    timezone: str,
+    region: str,
+    fetched_at: datetime,
+    endpoint: str = "incoming.php",
+    window: str = "",
+) -> pa.Table:
+    """Type, sort and de-duplicate one response's messages into the `incoming_messages` schema.
+
+    The same `id_sms` twice (overlapping windows, an XML body repeating a record) is kept once
+    when both copies are identical; two different messages under one id are refused, since
+    picking one would silently lose the other.
+    """
+    schema = incoming_schema(timezone)
+    n = len(raw)
+    received_at = parse_local_times(raw.date, timezone, endpoint=endpoint, window=window)
+    table = pa.Table.from_arrays(
+        [
+            raw.id_sms,
+            received_at,
+            raw.sender,
+            senders_to_e164(raw.sender, region) if n else pa.array([], pa.string()),
+            raw.phone,
+            raw.prefix,
+            raw.text,
+            pa.array([account] * n, pa.string()),
+            pa.array([fetched_at] * n, pa.timestamp("us", tz="UTC")),
+        ],
+        schema=schema,
+    )
+    table = table.take(sort_key_indices(table))
+    return _drop_duplicate_ids(table, endpoint=endpoint, window=window)
+
+
+def _drop_duplicate_ids(table: pa.Table, *, endpoint: str, window: str) -> pa.Table:
+    if pc.count_distinct(table["id_sms"]).as_py() == table.num_rows:
+        return table
+    content = ["id_sms", "received_at", "sender", "phone", "prefix", "text"]
+    distinct = table.select(content).group_by(content, use_threads=False).aggregate([])
+    if pc.count_distinct(distinct["id_sms"]).as_py() != distinct.num_rows:
+        counts = distinct.group_by("id_sms").aggregate([("id_sms", "count")])
+        clash = counts.filter(pc.greater(counts["id_sms_count"], 1))["id_sms"][0].as_py()
+        raise MalformedResponseError(
+            f"message id {clash!r} comes twice with different content", endpoint=endpoint, window=window
+        )
+    # Identical copies: keep the first occurrence of each id (rows are already in final order).
+    indexed = table.append_column("_row", pa.array(range(table.num_rows), pa.int64()))
+    first = indexed.group_by("id_sms", use_threads=False).aggregate([("_row", "min")])
+    keep = pc.sort_indices(first["_row_min"])
+    return table.take(pc.take(first["_row_min"], keep))

@@ -1,0 +1,132 @@
+"""The Parquet dataset on disk or any fsspec URL: paths, atomic writes, column-pruned reads.
+
+Layout (a public contract): `<root>/<asset>/date=YYYY-MM-DD/part-0.parquet` for daily assets,
+`<root>/<name>.parquet` for whole-history ones. A write goes to a hidden temporary name in the
+same folder and is renamed over the old file, so readers and a killed run only ever see a whole
+old file or a whole new one. Readers skip the hidden names (pyarrow ignores `.`/`_` prefixes).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import date
+
+import fsspec
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+from fsspec.implementations.local import LocalFileSystem
+
+PART_FILE = "part-0.parquet"
+PARTITIONING = ds.partitioning(pa.schema([("date", pa.string())]), flavor="hive")
+
+
+class Dataset:
+    """One data directory (`LIGHTSMS_DATA_DIR`)."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = str(root).rstrip("/")
+        self.fs, self._path = fsspec.core.url_to_fs(self.root)
+        self.is_local = isinstance(self.fs, LocalFileSystem)
+
+    def __repr__(self) -> str:
+        return f"Dataset({self.root!r})"
+
+    # --- paths ---------------------------------------------------------------------------------
+
+    def asset_dir(self, asset: str) -> str:
+        return f"{self._path}/{asset}"
+
+    def partition_path(self, asset: str, day: date | str) -> str:
+        key = day if isinstance(day, str) else day.isoformat()
+        return f"{self._path}/{asset}/date={key}/{PART_FILE}"
+
+    def file_path(self, name: str) -> str:
+        return f"{self._path}/{name}"
+
+    def uri(self, path: str) -> str:
+        """A URI a person can open (file:///… locally, s3://… remotely)."""
+        return self.fs.unstrip_protocol(path)
+
+    # --- writes ----------------------------------------------------------------------------------
+
+    def write_partition(self, asset: str, day: date | str, table: pa.Table) -> str:
+        path = self.partition_path(asset, day)
+        self.write_parquet(path, table)
+        return path
+
+    def write_parquet(self, path: str, table: pa.Table) -> None:
+        buffer = io.BytesIO()
+        pq.write_table(table, buffer, compression="zstd")
+        self.write_bytes(path, buffer.getvalue())
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        """Replace `path` with `data` atomically: a whole old file or a whole new one, never half."""
+        parent = path.rsplit("/", 1)[0]
+        self.fs.makedirs(parent, exist_ok=True)
+        if not self.is_local:
+            # Object stores publish an object only once its upload completes: already atomic.
+            self.fs.pipe_file(path, data)
+            return
+        tmp = f"{parent}/.{path.rsplit('/', 1)[1]}.{uuid.uuid4().hex}.tmp"
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    # --- reads -----------------------------------------------------------------------------------
+
+    def read_partition(self, asset: str, day: date | str, columns: Sequence[str] | None = None) -> pa.Table:
+        with self.fs.open(self.partition_path(asset, day), "rb") as fh:
+            return pq.read_table(fh, columns=list(columns) if columns else None)
+
+    def has_partition(self, asset: str, day: date | str) -> bool:
+        return bool(self.fs.exists(self.partition_path(asset, day)))
+
+    def partition_keys(self, asset: str) -> list[str]:
+        """The `date=` keys that hold a file, sorted."""
+        folder = self.asset_dir(asset)
+        if not self.fs.exists(folder):
+            return []
+        keys = []
+        for entry in self.fs.ls(folder, detail=False):
+            name = entry.rstrip("/").rsplit("/", 1)[-1]
+            if name.startswith("date=") and self.fs.exists(f"{entry}/{PART_FILE}"):
+                keys.append(name.removeprefix("date="))
+        return sorted(keys)
+
+    def read_asset(
+        self,
+        asset: str,
+        schema: pa.Schema,
+        columns: Iterable[str] | None = None,
+        filter: ds.Expression | None = None,
+    ) -> pa.Table:
+        """All partitions of a daily asset as one table, reading only `columns` (and rows matching
+        `filter`, pushed down to the Parquet row groups). No partitions gives an empty table."""
+        wanted = list(columns) if columns is not None else schema.names
+        keys = self.partition_keys(asset)
+        if not keys:
+            return schema.empty_table().select([c for c in wanted if c in schema.names])
+        files = [self.partition_path(asset, k) for k in keys]
+        dataset = ds.dataset(
+            files,
+            schema=schema,
+            format="parquet",
+            filesystem=self.fs,
+            partitioning=None,
+        )
+        return dataset.to_table(columns=[c for c in wanted if c in schema.names], filter=filter)
+
+    def read_file(self, name: str) -> pa.Table:
+        with self.fs.open(self.file_path(name), "rb") as fh:
+            return pq.read_table(fh)

@@ -1,0 +1,81 @@
+"""Shared fixtures: a running simulator on a free port, a temporary data dir, a Dagster instance."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from lightsms_pipeline.client import LightSMSClient, RetryPolicy
+from lightsms_pipeline.simulator.server import SimulatorServer
+from lightsms_pipeline.simulator.traffic import Traffic
+
+LOGIN = "test-login"
+# Distinctive so a leak is easy to grep for; never a real key.
+API_KEY = "sk-test-0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c"
+
+# Days whose traffic the tests read; the simulator serves any past day deterministically.
+JAN_15 = date(2025, 1, 15)
+
+FAST_RETRY = RetryPolicy(attempts=4, backoff_initial=0.01, backoff_max=0.05, total_seconds=10, read_timeout=2.0)
+
+
+@pytest.fixture
+def traffic() -> Traffic:
+    return Traffic(seed=7, per_day=60)
+
+
+@pytest.fixture
+def simulator(traffic: Traffic) -> Iterator[SimulatorServer]:
+    server = SimulatorServer(traffic, login=LOGIN, api_key=API_KEY).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def client(simulator: SimulatorServer) -> Iterator[LightSMSClient]:
+    with LightSMSClient(simulator.base_url, LOGIN, API_KEY, retry=FAST_RETRY) as c:
+        yield c
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "data"
+    d.mkdir()
+    return d
+
+
+@pytest.fixture
+def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def pipeline_env(
+    simulator: SimulatorServer, data_dir: Path, dagster_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    """The LIGHTSMS_* variables of a user pointing the pipeline at the simulator."""
+    env = {
+        "LIGHTSMS_BASE_URL": simulator.base_url,
+        "LIGHTSMS_LOGIN": LOGIN,
+        "LIGHTSMS_API_KEY": API_KEY,
+        "LIGHTSMS_DATA_DIR": str(data_dir),
+        "LIGHTSMS_START_DATE": "2024-10-01",
+        "LIGHTSMS_PARALLELISM": "4",
+        "LIGHTSMS_MAX_ATTEMPTS": "4",
+        "LIGHTSMS_TIMEOUT_SECONDS": "5",
+        "LIGHTSMS_RUN_RETRIES": "0",
+        "LIGHTSMS_RULES_FILE": str(Path(__file__).resolve().parents[1] / "rules.yaml"),
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return dict(os.environ)

@@ -1,0 +1,175 @@
+"""`incoming_messages` materialized for real against the simulator; the Parquet read back."""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from conftest import JAN_15
+from dagster import AssetKey, DagsterInstance
+from pipeline import materialize
+
+from lightsms_pipeline.schema import incoming_schema
+from lightsms_pipeline.simulator.faults import FaultPlan
+from lightsms_pipeline.simulator.traffic import Traffic
+
+VILNIUS = ZoneInfo("Europe/Vilnius")
+
+
+def part(data_dir: Path, day: date) -> Path:
+    return data_dir / "incoming_messages" / f"date={day.isoformat()}" / "part-0.parquet"
+
+
+def expected_rows(traffic: Traffic, day: date) -> list[tuple[str, str, str, str | None, str | None, str]]:
+    return [(m.id_sms, m.date, m.sender, m.phone, m.prefix, m.text) for m in traffic.day(day)]
+
+
+def file_rows(path: Path) -> list[tuple[str, str, str, str | None, str | None, str]]:
+    t = pq.read_table(path)
+    local = [ts.astimezone(VILNIUS).strftime("%Y-%m-%d %H:%M:%S") for ts in t["received_at"].to_pylist()]
+    return list(
+        zip(
+            t["id_sms"].to_pylist(),
+            local,
+            t["sender"].to_pylist(),
+            t["phone"].to_pylist(),
+            t["prefix"].to_pylist(),
+            t["text"].to_pylist(),
+            strict=True,
+        )
+    )
+
+
+def test_single_day_writes_exactly_the_days_messages_with_the_schema(pipeline_env, data_dir, traffic):
+    result = materialize(JAN_15)
+    assert result.success
+    path = part(data_dir, JAN_15)
+    table = pq.read_table(path)
+    assert table.schema.remove_metadata() == incoming_schema("Europe/Vilnius")
+    assert file_rows(path) == expected_rows(traffic, JAN_15)
+    assert set(table["account"].to_pylist()) == {"test-login"}
+    assert table["sender_e164"].null_count < table.num_rows  # most senders are phone numbers
+
+
+def test_materialization_reports_rows_schema_path_preview_and_fetch_stats(pipeline_env, traffic):
+    result = materialize(JAN_15)
+    (mat,) = result.asset_materializations_for_node("incoming_messages")
+    meta = mat.metadata
+    assert meta["dagster/row_count"].value == len(traffic.day(JAN_15))
+    assert meta["path"].value.endswith("date=2025-01-15/part-0.parquet")
+    assert "id_sms" in meta["preview"].value
+    assert meta["fetch_requests"].value >= 1 and "fetch_retries" in meta
+    assert meta["distinct_senders"].value == len({m.sender for m in traffic.day(JAN_15)})
+
+
+def test_month_long_range_is_one_run_with_every_day(pipeline_env, data_dir, traffic, simulator):
+    start, end = date(2025, 1, 1), date(2025, 1, 31)
+    result = materialize(start, end)
+    assert result.success
+    with DagsterInstance.get() as instance:
+        assert len(instance.get_run_records()) == 1
+        keys = instance.get_materialized_partitions(AssetKey("incoming_messages"))
+    days = [start + timedelta(days=n) for n in range(31)]
+    assert keys == {d.isoformat() for d in days}
+    for d in days:
+        assert file_rows(part(data_dir, d)) == expected_rows(traffic, d)
+    assert simulator.stats.by_endpoint["incoming.php"] == 31
+
+
+def test_rerun_replaces_the_partition_never_appends(pipeline_env, data_dir, traffic):
+    materialize(JAN_15)
+    first = pq.read_table(part(data_dir, JAN_15))
+    materialize(JAN_15)
+    second = pq.read_table(part(data_dir, JAN_15))
+    assert second.num_rows == first.num_rows == len(traffic.day(JAN_15))
+    assert second["id_sms"].to_pylist() == first["id_sms"].to_pylist()
+    assert sorted(os.listdir(part(data_dir, JAN_15).parent)) == ["part-0.parquet"]
+
+
+def test_empty_day_writes_an_empty_file_with_the_full_schema(pipeline_env, data_dir, simulator):
+    empty = date(2025, 1, 20)
+    simulator.traffic = Traffic(seed=7, per_day=60, empty_days=frozenset({empty}))
+    assert materialize(empty).success
+    table = pq.read_table(part(data_dir, empty))
+    assert table.num_rows == 0
+    assert table.schema.remove_metadata() == incoming_schema("Europe/Vilnius")
+
+
+def test_pandas_reads_the_whole_dataset_with_a_date_column(pipeline_env, data_dir, traffic):
+    materialize(date(2025, 1, 14), date(2025, 1, 16))
+    df = pd.read_parquet(data_dir / "incoming_messages")
+    assert len(df) == sum(len(traffic.day(date(2025, 1, d))) for d in (14, 15, 16))
+    assert sorted(df["date"].astype(str).unique()) == ["2025-01-14", "2025-01-15", "2025-01-16"]
+
+
+@pytest.mark.parametrize("day", [date(2024, 10, 27), date(2025, 3, 30)], ids=["autumn-25h", "spring-23h"])
+def test_dst_days_keep_every_message_inside_the_local_day(pipeline_env, data_dir, traffic, day):
+    result = materialize(day)
+    assert result.success
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks["received_at_inside_partition_day"]
+    times = pq.read_table(part(data_dir, day))["received_at"].to_pylist()
+    assert len(times) == len(traffic.day(day))
+    start = datetime(day.year, day.month, day.day, tzinfo=VILNIUS)
+    assert all(start <= t < start + timedelta(days=1, hours=2) for t in times)
+    assert [t.astimezone(VILNIUS).date() for t in times] == [day] * len(times)
+
+
+def test_failed_day_keeps_its_previous_file_and_other_days_land(pipeline_env, data_dir, simulator):
+    d1, d2 = date(2025, 1, 15), date(2025, 1, 16)
+    materialize(d1, d2)
+    before = part(data_dir, d2).read_bytes()
+    simulator.faults = FaultPlan(fail_dates={d2.isoformat()})
+    result = materialize(d1, d2, raise_on_error=False)
+    assert not result.success
+    failure = result.get_step_failure_events()[0].step_failure_data.error
+    assert failure is not None and "2025-01-16" in failure.message and "incoming.php" in failure.message
+    assert part(data_dir, d2).read_bytes() == before
+    with DagsterInstance.get() as instance:
+        events = [r.dagster_event for r in instance.all_logs(result.run_id) if r.dagster_event]
+    landed = [e.step_materialization_data.materialization.partition for e in events if e.is_step_materialization]
+    assert landed == [d1.isoformat()]
+    simulator.faults = None
+    assert materialize(d2).success
+
+
+def test_asset_checks_pass_on_good_data(pipeline_env):
+    result = materialize(JAN_15)
+    evaluations = result.get_asset_check_evaluations()
+    assert {e.check_name for e in evaluations} == {
+        "id_sms_unique",
+        "received_at_inside_partition_day",
+        "required_columns_not_null",
+    }
+    assert all(e.passed for e in evaluations)
+
+
+def test_step_retry_heals_a_transient_outage_without_refetching_landed_days(
+    pipeline_env, data_dir, simulator, monkeypatch
+):
+    monkeypatch.setenv("LIGHTSMS_RUN_RETRIES", "1")
+    monkeypatch.setenv("LIGHTSMS_RUN_RETRY_DELAY_SECONDS", "0")
+    d1, d2 = date(2025, 1, 15), date(2025, 1, 16)
+    # d2's first four requests fail: the client's whole budget, so the first attempt fails.
+    simulator.faults = FaultPlan(script=[], fail_dates={d2.isoformat()})
+    original = simulator.faults.choose
+    calls = {"n": 0}
+
+    def outage_then_recovery(endpoint, date_param=None):
+        if endpoint == "incoming.php" and date_param == d2.isoformat():
+            calls["n"] += 1
+            if calls["n"] > 4:
+                return None
+        return original(endpoint, date_param)
+
+    monkeypatch.setattr(simulator.faults, "choose", outage_then_recovery)
+    result = materialize(d1, d2)
+    assert result.success
+    assert part(data_dir, d2).exists()
+    requested = [p.get("date") for p in simulator.log]
+    assert requested.count(d1.isoformat()) == 1  # landed in the first attempt, kept on the retry
