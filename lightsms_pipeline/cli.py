@@ -6,6 +6,7 @@ import argparse
 import os
 import secrets
 import subprocess
+import warnings
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 from lightsms_pipeline.client import LightSMSClient, RetryPolicy
 from lightsms_pipeline.errors import AuthenticationError, LightSMSError, UnavailableError
 from lightsms_pipeline.settings import Settings
+from lightsms_pipeline.storage import Dataset
 
 DEMO_START = date(2025, 1, 13)
 DEMO_END = date(2025, 1, 19)
@@ -120,12 +122,14 @@ def run_demo(data_dir: str | None, per_day: int, start: date, end: date) -> int:
     every time; writes to `data/` and records the runs in `.dagster_home/` for `make dev`."""
     from dagster import DagsterInstance
 
+    warnings.filterwarnings("ignore", module="dagster")  # beta/preview notices, not the user's concern
+
     from lightsms_pipeline.definitions import MAIN_JOB, build_definitions
     from lightsms_pipeline.report import print_summary
     from lightsms_pipeline.schedules import range_run_request
 
     os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve()))
-    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    ensure_instance_config(Path(os.environ["DAGSTER_HOME"]))
     api_key = secrets.token_hex(16)  # a throw-away key: the simulator is the account
     with _simulator(per_day, None, api_key).start() as sim:
         os.environ.update(
@@ -143,12 +147,35 @@ def run_demo(data_dir: str | None, per_day: int, start: date, end: date) -> int:
         print(f"simulator at {sim.base_url}; materializing {start}..{end} into {settings.data_dir}/")
         request = range_run_request(start, end, run_key="demo")
         with DagsterInstance.get() as instance:
-            result = job.execute_in_process(instance=instance, tags=request.tags, raise_on_error=False)
+            result = job.execute_in_process(
+                instance=instance,
+                tags=request.tags,
+                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+                raise_on_error=False,
+            )
         if not result.success:
             print("the demo run failed; see the events above", file=sys.stderr)
             return 1
-    print_summary(settings, start, end)
+    print_summary(Dataset(settings.data_dir), start, end)
     return 0
+
+
+INSTANCE_CONFIG = """\
+# Written by lightsms-pipeline when missing. One step at a time in the `lightsms_api` pool, so
+# that several runs (a backfill and the intraday schedule) never multiply the load on LightSMS.
+concurrency:
+  pools:
+    default_limit: 1
+telemetry:
+  enabled: false
+"""
+
+
+def ensure_instance_config(home: Path) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(INSTANCE_CONFIG)
 
 
 def run_dev(ui_port: int, simulator_port: int) -> int:
@@ -162,7 +189,7 @@ def run_dev(ui_port: int, simulator_port: int) -> int:
             "LIGHTSMS_API_KEY": api_key,
         }
         env.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve()))
-        Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+        ensure_instance_config(Path(env["DAGSTER_HOME"]))
         print(f"simulator at {sim.base_url}; Dagster UI at http://127.0.0.1:{ui_port}")
         cmd = [str(Path(sys.executable).with_name("dagster")), "dev", "-w", "workspace.yaml", "-p", str(ui_port)]
         try:

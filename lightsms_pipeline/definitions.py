@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dagster import AssetSelection, Definitions, EnvVar, define_asset_job
 
+from lightsms_pipeline.assets.downstream import build_downstream_assets
 from lightsms_pipeline.assets.incoming import build_incoming_messages
 from lightsms_pipeline.partitions import daily_partitions
 from lightsms_pipeline.resources import LightSMSResource, ParquetDatasetResource
+from lightsms_pipeline.rules.config import load_rules
 from lightsms_pipeline.schedules import build_schedules
 from lightsms_pipeline.settings import Settings
 
@@ -15,7 +17,11 @@ MAIN_JOB = "lightsms_job"
 
 def build_definitions(settings: Settings) -> Definitions:
     partitions_def = daily_partitions(settings)
-    assets = [build_incoming_messages(settings, partitions_def, region="LT")]
+    rules = load_rules(settings.rules_path(), timezone=settings.timezone)
+    assets = [
+        build_incoming_messages(settings, partitions_def, region=rules.default_region),
+        *build_downstream_assets(partitions_def, rules),
+    ]
     job = define_asset_job(
         MAIN_JOB,
         selection=AssetSelection.all(),

@@ -1,23 +1,67 @@
-"""The summary `make demo` prints: what landed, who opted out, what the polls say, the inbox size."""
+"""The summary `make demo` prints: what landed, who opted out, what the polls say, the inbox size.
+
+It reads the files the run wrote, the same numbers the Dagster UI shows as metadata.
+"""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from lightsms_pipeline.schema import incoming_schema
-from lightsms_pipeline.settings import Settings
+import pyarrow as pa
+
+from lightsms_pipeline.rollups import (
+    CLASSIFIED,
+    INCOMING,
+    OPT_OUT_CSV,
+    OPT_OUT_PARQUET,
+    POLL_CHART_PNG,
+    POLL_RESULTS_PARQUET,
+    SUPPORT_INBOX,
+)
 from lightsms_pipeline.storage import Dataset
 
 
-def print_summary(settings: Settings, start: date, end: date) -> None:
-    store = Dataset(settings.data_dir)
-    print(f"\nincoming_messages ({store.uri(store.asset_dir('incoming_messages'))})")
-    day = start
-    total = 0
-    while day <= end:
-        rows = store.read_partition("incoming_messages", day, ["id_sms"]).num_rows
+def summary_lines(store: Dataset, start: date, end: date) -> list[str]:
+    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    lines = [f"incoming_messages  {store.uri(store.asset_dir(INCOMING))}"]
+    total = inbox = flagged = 0
+    for day in days:
+        rows = store.read_partition(INCOMING, day, ["id_sms"]).num_rows
+        classes = store.read_partition(CLASSIFIED, day, ["class"])["class"].value_counts().to_pylist()
+        counts = {c["values"]: c["counts"] for c in classes}
+        day_inbox = store.read_partition(SUPPORT_INBOX, day, ["possible_opt_out"])
         total += rows
-        print(f"  {day}  {rows:6d} messages")
-        day += timedelta(days=1)
-    all_rows = store.read_asset("incoming_messages", incoming_schema(settings.timezone), ["id_sms"])
-    print(f"  {'total':10s}  {total:6d} messages ({all_rows.num_rows} in the whole dataset)")
+        inbox += day_inbox.num_rows
+        flagged += sum(day_inbox["possible_opt_out"].to_pylist())
+        mix = ", ".join(f"{k} {counts.get(k, 0)}" for k in ("opt_out", "opt_in", "poll_vote", "help", "other"))
+        lines.append(f"  {day}  {rows:5d} messages  ({mix})")
+    lines.append(f"  total       {total:5d} messages")
+
+    opt_outs = store.read_file(OPT_OUT_PARQUET)
+    lines.append(f"opt_out_list       {opt_outs.num_rows} subscribers opted out  ({store.uri(store.file_path(OPT_OUT_CSV))})")
+    lines.append(f"support_inbox      {inbox} messages need a reply, {flagged} flagged possible_opt_out")
+    lines.extend(_poll_lines(store.read_file(POLL_RESULTS_PARQUET)))
+    if store.fs.exists(store.file_path(POLL_CHART_PNG)):
+        lines.append(f"  chart: {store.uri(store.file_path(POLL_CHART_PNG))}")
+    return lines
+
+
+def _poll_lines(results: pa.Table) -> list[str]:
+    if results.num_rows == 0:
+        return ["poll_results       no polls declared (see rules.yaml)"]
+    lines = []
+    current = None
+    for row in results.to_pylist():
+        if row["poll_id"] != current:
+            current = row["poll_id"]
+            lines.append(
+                f"poll_results       {current}: {row['voters']} voters, {row['superseded']} superseded, "
+                f"{row['invalid']} invalid"
+            )
+        bar = "#" * round(row["share"] * 40)
+        lines.append(f"  {row['option']:>3} {row['label']:<12} {row['votes']:5d}  {row['share']:6.1%}  {bar}")
+    return lines
+
+
+def print_summary(store: Dataset, start: date, end: date) -> None:
+    print("\n" + "\n".join(summary_lines(store, start, end)))

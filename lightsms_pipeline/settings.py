@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from lightsms_pipeline.errors import ConfigurationError
 
 DEFAULT_BASE_URL = "https://www.lightsms.com"
+DEFAULT_RULES_FILE = "rules.yaml"
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class Settings:
     data_dir: str = "data"
     timezone: str = "Europe/Vilnius"
     start_date: str = "2025-01-01"
-    rules_file: str = "rules.yaml"
+    rules_file: str = ""
     response_format: str = "json"
     parallelism: int = 8
     lookback_days: int = 2
@@ -32,6 +33,13 @@ class Settings:
     run_retry_delay_seconds: float = 20.0
     timeout_seconds: float = 30.0
     sender_hash_salt: str = field(default="", repr=False)
+
+    def rules_path(self) -> str | None:
+        """The rules file: `LIGHTSMS_RULES_FILE`, else `./rules.yaml` when present, else none
+        (the packaged defaults alone)."""
+        if self.rules_file:
+            return self.rules_file
+        return DEFAULT_RULES_FILE if os.path.exists(DEFAULT_RULES_FILE) else None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -1,0 +1,163 @@
+"""The assets built on `incoming_messages`: classification, support inbox, opt-out list, polls."""
+
+import base64
+from collections.abc import Callable
+from datetime import date
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from dagster import (
+    AssetExecutionContext,
+    AssetsDefinition,
+    AutomationCondition,
+    BackfillPolicy,
+    DailyPartitionsDefinition,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from lightsms_pipeline.assets.metadata import column_schema, markdown_preview
+from lightsms_pipeline.resources import ParquetDatasetResource
+from lightsms_pipeline.rollups import (
+    CLASSIFIED,
+    INCOMING,
+    SUPPORT_INBOX,
+    Written,
+    classify_day,
+    support_inbox_day,
+    write_opt_out_list,
+    write_poll_results,
+)
+from lightsms_pipeline.rules.classify import classified_schema
+from lightsms_pipeline.rules.config import Rules
+from lightsms_pipeline.rules.inbox import support_inbox_schema
+from lightsms_pipeline.rules.subscriptions import opt_out_schema
+from lightsms_pipeline.storage import Dataset
+
+GROUP = "lightsms"
+
+
+def _daily_result(
+    context: AssetExecutionContext, store: Dataset, per_day: Callable[[date], Written], counted: str | None
+) -> MaterializeResult:
+    """Run `per_day` over the run's days; rows per day in the metadata, a preview for one day."""
+    days = [date.fromisoformat(k) for k in context.partition_keys]
+    written = [(d, per_day(d)) for d in days]
+    rows = sum(w.table.num_rows for _, w in written)
+    meta: dict[str, object] = {"dagster/row_count": rows, "days": len(days)}
+    if counted:
+        meta[counted] = sum(pc.sum(w.table[counted]).as_py() or 0 for _, w in written)
+    if len(written) == 1:
+        (_, only), = written
+        meta["path"] = MetadataValue.path(store.uri(only.paths[0]))
+        meta["preview"] = MetadataValue.md(markdown_preview(only.table, 5))
+    return MaterializeResult(metadata=meta)
+
+
+def build_downstream_assets(partitions_def: DailyPartitionsDefinition, rules: Rules) -> list[AssetsDefinition]:
+    tz = rules.timezone
+    version = rules.fingerprint()[:16]  # a rules change marks these assets stale in the UI
+    daily = {
+        "partitions_def": partitions_def,
+        "backfill_policy": BackfillPolicy.single_run(),
+        "group_name": GROUP,
+        "kinds": {"parquet"},
+        "code_version": version,
+        "automation_condition": AutomationCondition.eager(),
+    }
+
+    @asset(
+        name=CLASSIFIED,
+        deps=[INCOMING],
+        description=(
+            "Every incoming message with its class (opt_out, poll_vote, opt_in, help, other), the "
+            "matched keyword or poll option, the normalized text and the possible_opt_out flag "
+            "(rules: LIGHTSMS_RULES_FILE)."
+        ),
+        metadata={"dagster/column_schema": column_schema(classified_schema(tz))},
+        **daily,  # type: ignore[arg-type]
+    )
+    def classified_messages(context: AssetExecutionContext, dataset: ParquetDatasetResource) -> MaterializeResult:
+        store = dataset.get_dataset()
+        result = _daily_result(context, store, lambda d: classify_day(store, d, rules), "possible_opt_out")
+        return result
+
+    @asset(
+        name=SUPPORT_INBOX,
+        deps=[CLASSIFIED],
+        description=(
+            "Messages that need a person (class other), one row each, with the possible_opt_out flag "
+            "for free-text revocations such as 'please stop texting me'."
+        ),
+        metadata={"dagster/column_schema": column_schema(support_inbox_schema(tz))},
+        **daily,  # type: ignore[arg-type]
+    )
+    def support_inbox(context: AssetExecutionContext, dataset: ParquetDatasetResource) -> MaterializeResult:
+        store = dataset.get_dataset()
+        return _daily_result(context, store, lambda d: support_inbox_day(store, d), "possible_opt_out")
+
+    @asset(
+        name="opt_out_list",
+        deps=[CLASSIFIED],
+        group_name=GROUP,
+        kinds={"parquet", "csv"},
+        code_version=version,
+        automation_condition=AutomationCondition.eager(),
+        description=(
+            "Subscribers whose latest opt-out/opt-in event is an opt-out, over all days, with the "
+            "evidence (time, id_sms, keyword, text, receiving phone and prefix). Also written as a "
+            "CSV safe to open in a spreadsheet."
+        ),
+        metadata={"dagster/column_schema": column_schema(opt_out_schema(tz))},
+    )
+    def opt_out_list(dataset: ParquetDatasetResource) -> MaterializeResult:
+        store = dataset.get_dataset()
+        written = write_opt_out_list(store, rules)
+        return MaterializeResult(
+            metadata={
+                "dagster/row_count": written.table.num_rows,
+                "opted_out": written.table.num_rows,
+                "scope": rules.scope,
+                "path": MetadataValue.path(store.uri(written.paths[0])),
+                "csv": MetadataValue.path(store.uri(written.paths[1])),
+                "preview": MetadataValue.md(markdown_preview(written.table, 10)),
+            }
+        )
+
+    @asset(
+        name="poll_results",
+        deps=[CLASSIFIED],
+        group_name=GROUP,
+        kinds={"parquet"},
+        code_version=version,
+        automation_condition=AutomationCondition.eager(),
+        description="Votes per poll and option (one vote per subscriber), with voters, superseded and invalid.",
+    )
+    def poll_results(dataset: ParquetDatasetResource) -> MaterializeResult:
+        store = dataset.get_dataset()
+        written, png = write_poll_results(store, rules)
+        meta: dict[str, object] = {
+            "dagster/row_count": written.table.num_rows,
+            "polls": len(rules.polls),
+            "path": MetadataValue.path(store.uri(written.paths[0])),
+            "results": MetadataValue.md(results_markdown(written.table)),
+        }
+        if png is not None:
+            meta["chart"] = MetadataValue.md(
+                f"![poll results](data:image/png;base64,{base64.b64encode(png).decode()})"
+            )
+            meta["chart_path"] = MetadataValue.path(store.uri(written.paths[1]))
+        return MaterializeResult(metadata=meta)
+
+    return [classified_messages, support_inbox, opt_out_list, poll_results]
+
+
+def results_markdown(table: pa.Table) -> str:
+    lines = ["| poll | option | label | votes | share | voters |", "|---|---|---|---:|---:|---:|"]
+    for row in table.to_pylist():
+        lines.append(
+            f"| {row['poll_id']} | {row['option']} | {row['label']} | {row['votes']} "
+            f"| {row['share']:.1%} | {row['voters']} |"
+        )
+    return "\n".join(lines)
