@@ -6,8 +6,8 @@ import argparse
 import os
 import secrets
 import subprocess
-import warnings
 import sys
+import warnings
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -33,7 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--start", type=date.fromisoformat, default=DEMO_START)
     p.add_argument("--end", type=date.fromisoformat, default=DEMO_END)
 
-    p = sub.add_parser("check", help="check credentials, server clock and recent volume (real API or simulator)")
+    p = sub.add_parser(
+        "check", help="check credentials, server clock and recent volume (real API or simulator)"
+    )
     p.add_argument("--days", type=int, default=3, help="how many recent days to count")
 
     p = sub.add_parser("simulate", help="serve a local LightSMS simulator until Ctrl-C")
@@ -59,8 +61,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             from lightsms_pipeline.simulator.server import run_simulator_cli
 
             run_simulator_cli(
-                days=args.days, per_day=args.per_day, port=args.port, faults=args.faults,
-                seed=args.seed, login=args.login, api_key=args.api_key,
+                days=args.days,
+                per_day=args.per_day,
+                port=args.port,
+                faults=args.faults,
+                seed=args.seed,
+                login=args.login,
+                api_key=args.api_key,
             )
             return 0
         if args.command == "dev":
@@ -87,7 +94,10 @@ def run_check(settings: Settings, environ: os._Environ[str] | dict[str, str], da
         try:
             offset = client.server_time_offset()
         except UnavailableError as exc:
-            print(f"FAIL cannot reach {settings.base_url}: {exc.problem}. Check LIGHTSMS_BASE_URL and the network.")
+            print(
+                f"FAIL cannot reach {settings.base_url}: {exc.problem}. "
+                "Check LIGHTSMS_BASE_URL and the network."
+            )
             return 1
         except LightSMSError as exc:
             print(f"FAIL {settings.base_url} does not answer like LightSMS: {exc}")
@@ -99,7 +109,10 @@ def run_check(settings: Settings, environ: os._Environ[str] | dict[str, str], da
             try:
                 count = len(client.fetch_day(day))
             except AuthenticationError as exc:
-                advice = {7: "the login is wrong (LIGHTSMS_LOGIN)", 6: "the API key is wrong (LIGHTSMS_API_KEY)"}
+                advice = {
+                    7: "the login is wrong (LIGHTSMS_LOGIN)",
+                    6: "the API key is wrong (LIGHTSMS_API_KEY)",
+                }
                 print(f"FAIL credentials refused: {advice.get(exc.code or 0, exc.problem)} [{exc}]")
                 return 1
             except LightSMSError as exc:
@@ -191,7 +204,14 @@ def run_dev(ui_port: int, simulator_port: int) -> int:
         env.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve()))
         ensure_instance_config(Path(env["DAGSTER_HOME"]))
         print(f"simulator at {sim.base_url}; Dagster UI at http://127.0.0.1:{ui_port}")
-        cmd = [str(Path(sys.executable).with_name("dagster")), "dev", "-w", "workspace.yaml", "-p", str(ui_port)]
+        cmd = [
+            str(Path(sys.executable).with_name("dagster")),
+            "dev",
+            "-w",
+            "workspace.yaml",
+            "-p",
+            str(ui_port),
+        ]
         try:
             return subprocess.call(cmd, env=env)
         except KeyboardInterrupt:

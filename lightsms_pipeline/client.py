@@ -68,8 +68,9 @@ class FetchStats:
     seconds: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def add(self, *, requests: int = 0, retries: int = 0, timestamp_calls: int = 0,
-            seconds: float = 0.0) -> None:
+    def add(
+        self, *, requests: int = 0, retries: int = 0, timestamp_calls: int = 0, seconds: float = 0.0
+    ) -> None:
         with self._lock:
             self.requests += requests
             self.retries += retries
@@ -165,7 +166,7 @@ class LightSMSClient:
             after = time.time()
             self.stats.add(timestamp_calls=1)
             text = resp.text.strip()
-            if not text.isdigit():
+            if not (text.isascii() and text.isdigit()):  # "²".isdigit() is true, int() refuses it
                 raise _Malformed(f"server time is not an integer: {text[:60]!r}")
             return int(text) - (before + after) / 2
 
@@ -248,6 +249,10 @@ class LightSMSClient:
             self.stats.add(requests=1, seconds=time.monotonic() - started)
         if resp.status_code in RETRYABLE_STATUS:
             raise _Transient(f"HTTP {resp.status_code}", retry_after=_retry_after(resp))
+        if not resp.content and resp.headers.get("Content-Encoding", "identity").lower() != "identity":
+            # urllib3 does not check that a gzip stream ended: one cut inside its header decodes
+            # to nothing, which would read as an empty day and replace a full one.
+            raise _Malformed(f"{resp.headers['Content-Encoding']} body decoded to nothing")
         if resp.status_code != 200:
             raise MalformedResponseError(
                 f"unexpected HTTP {resp.status_code}", endpoint=endpoint, window=window

@@ -89,7 +89,7 @@ class BadRequestError(ApiError):
 
 
 class MalformedResponseError(ApiError):
-    """The body is not a response we can read exactly: not JSON/XML, an HTML page, wrong shape, a bad record."""
+    """The body can't be read exactly: not JSON/XML, an HTML page, the wrong shape, a bad record."""
 
 
 class UnavailableError(ApiError):

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
@@ -136,7 +136,7 @@ def ingest_days(
     Errors are per day: a LightSMS failure (or any other exception) of one day is returned in
     its `DayResult`, never raised, so the caller decides how the whole run ends.
     """
-    fetched_at = datetime.now(timezone.utc)
+    fetched_at = datetime.now(UTC)
 
     def one(day: date) -> DayResult:
         try:
@@ -145,7 +145,7 @@ def ingest_days(
             )
         except LightSMSError as exc:
             result = DayResult(day=day, error=exc)
-        except Exception as exc:  # noqa: BLE001 - reported with the day, the run fails on it
+        except Exception as exc:
             log.exception("unexpected error ingesting %s", day)
             result = DayResult(day=day, error=exc)
         if on_done is not None:

@@ -18,6 +18,10 @@ from lightsms_pipeline.schema import incoming_schema
 
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
+# Python's datetime, and so every reader of the files, spans years 1 to 9999; a day of margin
+# keeps the UTC instant of a local time inside that span too.
+EARLIEST_LOCAL = datetime(1, 1, 2)
+LATEST_LOCAL = datetime(9999, 12, 30, 23, 59, 59)
 
 
 def parse_local_times(dates: pa.StringArray, timezone: str, *, endpoint: str, window: str) -> pa.Array:
@@ -30,7 +34,17 @@ def parse_local_times(dates: pa.StringArray, timezone: str, *, endpoint: str, wi
     try:
         if len(dates) and not pc.all(well_formed).as_py():
             raise ValueError("not in YYYY-MM-DD HH:MM:SS form")
-        naive = pc.strptime(dates, format=DATE_FORMAT, unit="us")
+        naive = pc.strptime(dates, format=DATE_FORMAT, unit="s")
+        # Arrow rolls impossible times over (02-30 becomes 03-02, 23:59:60 the next day): only a
+        # time that prints back as the very text received is a real one.
+        if len(dates) and not pc.all(pc.equal(pc.strftime(naive, format=DATE_FORMAT), dates)).as_py():
+            raise ValueError("not a calendar time")
+        low, high = (pa.scalar(t, naive.type) for t in (EARLIEST_LOCAL, LATEST_LOCAL))
+        if (
+            len(dates)
+            and not pc.all(pc.and_(pc.greater_equal(naive, low), pc.less_equal(naive, high))).as_py()
+        ):
+            raise ValueError("outside the years datetime can hold")
     except (ValueError, pa.ArrowInvalid):
         bad = next(_bad_dates(dates), None)
         raise MalformedResponseError(
@@ -38,17 +52,19 @@ def parse_local_times(dates: pa.StringArray, timezone: str, *, endpoint: str, wi
             endpoint=endpoint,
             window=window,
         ) from None
-    return pc.assume_timezone(naive, timezone=timezone, ambiguous="earliest", nonexistent="latest")
+    return pc.assume_timezone(
+        naive.cast(pa.timestamp("us")), timezone=timezone, ambiguous="earliest", nonexistent="latest"
+    )
 
 
 def _bad_dates(dates: pa.StringArray):  # type: ignore[no-untyped-def]
     for value in dates.to_pylist():
         try:
-            datetime.strptime(value, DATE_FORMAT)
+            parsed = datetime.strptime(value, DATE_FORMAT)
         except ValueError:
             yield value
             continue
-        if len(value) != 19:
+        if len(value) != 19 or not EARLIEST_LOCAL <= parsed <= LATEST_LOCAL:
             yield value
 
 

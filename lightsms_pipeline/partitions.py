@@ -8,6 +8,4 @@ from lightsms_pipeline.settings import Settings
 
 
 def daily_partitions(settings: Settings) -> DailyPartitionsDefinition:
-    return DailyPartitionsDefinition(
-        start_date=settings.start_date, timezone=settings.timezone, end_offset=1
-    )
+    return DailyPartitionsDefinition(start_date=settings.start_date, timezone=settings.timezone, end_offset=1)

@@ -33,12 +33,15 @@ def summary_lines(store: Dataset, start: date, end: date) -> list[str]:
         total += rows
         inbox += day_inbox.num_rows
         flagged += sum(day_inbox["possible_opt_out"].to_pylist())
-        mix = ", ".join(f"{k} {counts.get(k, 0)}" for k in ("opt_out", "opt_in", "poll_vote", "help", "other"))
+        mix = ", ".join(
+            f"{k} {counts.get(k, 0)}" for k in ("opt_out", "opt_in", "poll_vote", "help", "other")
+        )
         lines.append(f"  {day}  {rows:5d} messages  ({mix})")
     lines.append(f"  total       {total:5d} messages")
 
     opt_outs = store.read_file(OPT_OUT_PARQUET)
-    lines.append(f"opt_out_list       {opt_outs.num_rows} subscribers opted out  ({store.uri(store.file_path(OPT_OUT_CSV))})")
+    csv_uri = store.uri(store.file_path(OPT_OUT_CSV))
+    lines.append(f"opt_out_list       {opt_outs.num_rows} subscribers opted out  ({csv_uri})")
     lines.append(f"support_inbox      {inbox} messages need a reply, {flagged} flagged possible_opt_out")
     lines.extend(_poll_lines(store.read_file(POLL_RESULTS_PARQUET)))
     if store.fs.exists(store.file_path(POLL_CHART_PNG)):

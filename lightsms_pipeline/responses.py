@@ -12,7 +12,9 @@ The quirks (shared/lightsms-api.md sections 4-5), each pinned by a test named af
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -21,6 +23,7 @@ from defusedxml import ElementTree as SafeET
 
 EMPTY_DAY_CODE = 19
 REQUIRED_FIELDS = ("date", "sender", "text")
+_ASCII_NUMBER = re.compile(r"[0-9]+")
 
 
 class ResponseProblem(ValueError):
@@ -102,27 +105,46 @@ def _error_code(value: object) -> int:
         raise ResponseProblem(f"error code is not a number: {value!r}")
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    # ASCII digits only: str.isdigit() also accepts "²", which int() then refuses.
+    if isinstance(value, str) and _ASCII_NUMBER.fullmatch(value.strip()):
         return int(value.strip())
     raise ResponseProblem(f"error code is not a number: {value!r}")
 
 
+class _RepeatedKeys(list[tuple[str, Any]]):
+    """A JSON object that names a key twice, members in order; a plain dict would silently keep
+    only the last one, and with it lose a message."""
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any] | _RepeatedKeys:
+    obj = dict(pairs)
+    return obj if len(obj) == len(pairs) else _RepeatedKeys(pairs)
+
+
 def _parse_json(body: bytes) -> RawMessages | ApiErrorCode:
     try:
-        data = json.loads(body.decode("utf-8"))
+        data = json.loads(body.decode("utf-8"), object_pairs_hook=_json_object)
     except UnicodeDecodeError as exc:
         raise ResponseProblem(f"body is not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
+    except RecursionError:
+        raise ResponseProblem("body is nested too deeply to be a LightSMS answer") from None
     except ValueError as exc:
         # A body cut off mid-way by the network is the usual cause; the retry budget decides.
         raise ResponseProblem(f"body is not valid JSON ({exc})", retryable=True) from exc
     if data is None or data == [] or data == {}:
         return RawMessages.empty()
+    if isinstance(data, _RepeatedKeys):
+        if any(key == "error" for key, _ in data):
+            raise ResponseProblem("object names 'error' more than once")
+        # The same message id twice: normalize keeps identical copies once and refuses
+        # different ones, exactly as for a repeated XML record.
+        return _records_from_json(list(data))
     if not isinstance(data, dict):
         raise ResponseProblem(f"expected a JSON object, got {type(data).__name__}")
     code = _json_error(data)
     if code is not None:
         return RawMessages.empty() if code == EMPTY_DAY_CODE else ApiErrorCode(code)
-    return _records_from_json(data)
+    return _records_from_json(list(data.items()))
 
 
 def _json_error(data: dict[str, object]) -> int | None:
@@ -138,10 +160,12 @@ def _json_error(data: dict[str, object]) -> int | None:
     return None
 
 
-def _records_from_json(data: dict[str, object]) -> RawMessages:
-    ids = list(data)
-    records = list(data.values())
+def _records_from_json(members: list[tuple[str, object]]) -> RawMessages:
+    ids = [key for key, _ in members]
+    records = [rec for _, rec in members]
     for key, rec in zip(ids, records, strict=True):
+        if isinstance(rec, _RepeatedKeys):
+            raise ResponseProblem(f"message {key!r} names a field more than once")
         if not isinstance(rec, dict):
             raise ResponseProblem(f"message {key!r} is a {type(rec).__name__}, not an object")
     try:
@@ -175,6 +199,9 @@ def _parse_xml(body: bytes) -> RawMessages | ApiErrorCode:
         raise ResponseProblem(f"XML root is <{root.tag}>, expected <response>")
     error = root.find("error")
     if error is not None:
+        if len(root) != 1:
+            # Read as an error, the messages beside it would be dropped (all of them, for 19).
+            raise ResponseProblem("XML <response> holds <error> beside other elements")
         code = _error_code(error.text or "")
         return RawMessages.empty() if code == EMPTY_DAY_CODE else ApiErrorCode(code)
     smses = root.findall("sms")

@@ -1,6 +1,5 @@
 """Schedules: yesterday plus a look-back after midnight, and today's partition through the day."""
 
-
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 

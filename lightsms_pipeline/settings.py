@@ -63,13 +63,17 @@ class Settings:
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigurationError(f"LIGHTSMS_TIMEZONE={self.timezone!r} is not an IANA time zone") from None
+            raise ConfigurationError(
+                f"LIGHTSMS_TIMEZONE={self.timezone!r} is not an IANA time zone"
+            ) from None
         try:
             date.fromisoformat(self.start_date)
         except ValueError:
             raise ConfigurationError(f"LIGHTSMS_START_DATE={self.start_date!r} is not YYYY-MM-DD") from None
         if self.response_format not in ("json", "xml"):
-            raise ConfigurationError(f"LIGHTSMS_RESPONSE_FORMAT must be json or xml, not {self.response_format!r}")
+            raise ConfigurationError(
+                f"LIGHTSMS_RESPONSE_FORMAT must be json or xml, not {self.response_format!r}"
+            )
         if not 1 <= self.parallelism <= 64:
             raise ConfigurationError(f"LIGHTSMS_PARALLELISM must be 1..64, not {self.parallelism}")
         if self.lookback_days < 0:

@@ -20,7 +20,9 @@ API_KEY = "sk-test-0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c"
 # Days whose traffic the tests read; the simulator serves any past day deterministically.
 JAN_15 = date(2025, 1, 15)
 
-FAST_RETRY = RetryPolicy(attempts=4, backoff_initial=0.01, backoff_max=0.05, total_seconds=10, read_timeout=2.0)
+FAST_RETRY = RetryPolicy(
+    attempts=4, backoff_initial=0.01, backoff_max=0.05, total_seconds=10, read_timeout=2.0
+)
 
 
 @pytest.fixture
@@ -79,3 +81,48 @@ def pipeline_env(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return dict(os.environ)
+
+
+# --- session-wide: no key in temporary files, one summary line per reliability suite ------------
+
+SUITE_SUMMARY = "suite_summary"  # a user property: (suite, [(label, count), ...])
+LEAK_SCAN_MAX_BYTES = 50 * 1024 * 1024
+_suite_totals: dict[str, dict[str, int]] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def api_key_never_written_to_temp_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """After this worker's last test: no file under its basetemp (Dagster homes, data dirs,
+    captured logs) holds the API key."""
+    yield
+    needle = API_KEY.encode()
+    leaks = []
+    for path in tmp_path_factory.getbasetemp().rglob("*"):
+        try:
+            if path.is_file() and path.stat().st_size <= LEAK_SCAN_MAX_BYTES and needle in path.read_bytes():
+                leaks.append(str(path))
+        except OSError:
+            continue  # removed while we walked
+    if leaks:
+        pytest.fail(f"the API key was written to {len(leaks)} temporary file(s): {leaks[:10]}", pytrace=False)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # With xdist the reports of the workers arrive here, in the controller, with their properties.
+    if report.when != "teardown":
+        return
+    for name, value in report.user_properties:
+        if name == SUITE_SUMMARY:
+            suite, counts = value
+            totals = _suite_totals.setdefault(suite, {})
+            for label, count in counts:
+                totals[label] = totals.get(label, 0) + count
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    if not _suite_totals or hasattr(config, "workerinput"):
+        return
+    terminalreporter.section("suite summaries")
+    for suite in sorted(_suite_totals):
+        counts = ", ".join(f"{count:,} {label}" for label, count in _suite_totals[suite].items())
+        terminalreporter.write_line(f"{suite}: {counts}")

@@ -132,7 +132,9 @@ def test_failed_day_keeps_its_previous_file_and_other_days_land(pipeline_env, da
     assert part(data_dir, d2).read_bytes() == before
     with DagsterInstance.get() as instance:
         events = [r.dagster_event for r in instance.all_logs(result.run_id) if r.dagster_event]
-    landed = [e.step_materialization_data.materialization.partition for e in events if e.is_step_materialization]
+    landed = [
+        e.step_materialization_data.materialization.partition for e in events if e.is_step_materialization
+    ]
     assert landed == [d1.isoformat()]
     simulator.faults = None
     assert materialize(d2).success

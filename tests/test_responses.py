@@ -51,9 +51,7 @@ def test_documented_xml_example_reads_like_the_json_one():
     assert rows(parse_body(xml, "xml")) == rows(parse_body(DOC_EXAMPLE, "json"))
 
 
-@pytest.mark.parametrize(
-    "body", [b'{"error":19}', b'{"error": "19"}', b"[]", b"{}", b"", b"   \n", b"null"]
-)
+@pytest.mark.parametrize("body", [b'{"error":19}', b'{"error": "19"}', b"[]", b"{}", b"", b"   \n", b"null"])
 def test_empty_day_error_19_reads_as_zero_rows(body: bytes):
     parsed = parse_body(body, "json")
     assert isinstance(parsed, RawMessages) and len(parsed) == 0

@@ -15,10 +15,16 @@ VILNIUS = ZoneInfo("Europe/Vilnius")
 
 
 def run_request(name: str, when: datetime, **overrides: str):
-    env = {"LIGHTSMS_LOGIN": "x", "LIGHTSMS_API_KEY": "y", **{f"LIGHTSMS_{k.upper()}": v for k, v in overrides.items()}}
+    env = {
+        "LIGHTSMS_LOGIN": "x",
+        "LIGHTSMS_API_KEY": "y",
+        **{f"LIGHTSMS_{k.upper()}": v for k, v in overrides.items()},
+    }
     defs = build_definitions(Settings.from_env(env))
     schedule = defs.get_schedule_def(name)
-    (request,) = list(schedule.evaluate_tick(build_schedule_context(scheduled_execution_time=when)).run_requests)
+    (request,) = list(
+        schedule.evaluate_tick(build_schedule_context(scheduled_execution_time=when)).run_requests
+    )
     return schedule, request
 
 

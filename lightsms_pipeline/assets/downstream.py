@@ -3,6 +3,7 @@
 import base64
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -12,12 +13,14 @@ from dagster import (
     AutomationCondition,
     BackfillPolicy,
     DailyPartitionsDefinition,
+    Failure,
     MaterializeResult,
     MetadataValue,
     asset,
 )
 
 from lightsms_pipeline.assets.metadata import column_schema, markdown_preview
+from lightsms_pipeline.errors import LightSMSError
 from lightsms_pipeline.resources import ParquetDatasetResource
 from lightsms_pipeline.rollups import (
     CLASSIFIED,
@@ -43,22 +46,28 @@ def _daily_result(
 ) -> MaterializeResult:
     """Run `per_day` over the run's days; rows per day in the metadata, a preview for one day."""
     days = [date.fromisoformat(k) for k in context.partition_keys]
-    written = [(d, per_day(d)) for d in days]
+    try:
+        written = [(d, per_day(d)) for d in days]
+    except LightSMSError as exc:
+        # The message is the whole story (which day, which upstream); no stack trace needed.
+        raise Failure(description=f"{context.asset_key.to_user_string()}: {exc}") from None
     rows = sum(w.table.num_rows for _, w in written)
-    meta: dict[str, object] = {"dagster/row_count": rows, "days": len(days)}
+    meta: dict[str, Any] = {"dagster/row_count": rows, "days": len(days)}
     if counted:
         meta[counted] = sum(pc.sum(w.table[counted]).as_py() or 0 for _, w in written)
     if len(written) == 1:
-        (_, only), = written
+        ((_, only),) = written
         meta["path"] = MetadataValue.path(store.uri(only.paths[0]))
         meta["preview"] = MetadataValue.md(markdown_preview(only.table, 5))
     return MaterializeResult(metadata=meta)
 
 
-def build_downstream_assets(partitions_def: DailyPartitionsDefinition, rules: Rules) -> list[AssetsDefinition]:
+def build_downstream_assets(
+    partitions_def: DailyPartitionsDefinition, rules: Rules
+) -> list[AssetsDefinition]:
     tz = rules.timezone
     version = rules.fingerprint()[:16]  # a rules change marks these assets stale in the UI
-    daily = {
+    daily: dict[str, Any] = {
         "partitions_def": partitions_def,
         "backfill_policy": BackfillPolicy.single_run(),
         "group_name": GROUP,
@@ -76,9 +85,11 @@ def build_downstream_assets(partitions_def: DailyPartitionsDefinition, rules: Ru
             "(rules: LIGHTSMS_RULES_FILE)."
         ),
         metadata={"dagster/column_schema": column_schema(classified_schema(tz))},
-        **daily,  # type: ignore[arg-type]
+        **daily,
     )
-    def classified_messages(context: AssetExecutionContext, dataset: ParquetDatasetResource) -> MaterializeResult:
+    def classified_messages(
+        context: AssetExecutionContext, dataset: ParquetDatasetResource
+    ) -> MaterializeResult:
         store = dataset.get_dataset()
         result = _daily_result(context, store, lambda d: classify_day(store, d, rules), "possible_opt_out")
         return result
@@ -91,7 +102,7 @@ def build_downstream_assets(partitions_def: DailyPartitionsDefinition, rules: Ru
             "for free-text revocations such as 'please stop texting me'."
         ),
         metadata={"dagster/column_schema": column_schema(support_inbox_schema(tz))},
-        **daily,  # type: ignore[arg-type]
+        **daily,
     )
     def support_inbox(context: AssetExecutionContext, dataset: ParquetDatasetResource) -> MaterializeResult:
         store = dataset.get_dataset()
@@ -132,12 +143,14 @@ def build_downstream_assets(partitions_def: DailyPartitionsDefinition, rules: Ru
         kinds={"parquet"},
         code_version=version,
         automation_condition=AutomationCondition.eager(),
-        description="Votes per poll and option (one vote per subscriber), with voters, superseded and invalid.",
+        description=(
+            "Votes per poll and option (one vote per subscriber), with voters, superseded and invalid."
+        ),
     )
     def poll_results(dataset: ParquetDatasetResource) -> MaterializeResult:
         store = dataset.get_dataset()
         written, png = write_poll_results(store, rules)
-        meta: dict[str, object] = {
+        meta: dict[str, Any] = {
             "dagster/row_count": written.table.num_rows,
             "polls": len(rules.polls),
             "path": MetadataValue.path(store.uri(written.paths[0])),

@@ -1,8 +1,8 @@
 """The `incoming_messages` asset: a thin Dagster shell around `ingest.ingest_days`."""
 
-
 import time
 from datetime import date
+from typing import Any
 
 from dagster import (
     AssetCheckResult,
@@ -116,7 +116,10 @@ def build_incoming_messages(
                     AssetMaterialization(
                         asset_key=ASSET,
                         partition=r.day.isoformat(),
-                        metadata={"dagster/row_count": r.rows, "path": MetadataValue.path(store.uri(r.path or ""))},
+                        metadata={
+                            "dagster/row_count": r.rows,
+                            "path": MetadataValue.path(store.uri(r.path or "")),
+                        },
                     )
                 )
             lines = [f"{r.day}: {r.error}" for r in failed]
@@ -136,9 +139,9 @@ def build_incoming_messages(
     return incoming_messages
 
 
-def _metadata(results: list[DayResult], asset_uri: str, store, stats: dict[str, float]) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _metadata(results: list[DayResult], asset_uri: str, store, stats: dict[str, float]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     rows = sum(r.rows for r in results)
-    meta: dict[str, object] = {
+    meta: dict[str, Any] = {
         "dagster/row_count": rows,
         "days": len(results),
         "distinct_senders_max_per_day": max((r.distinct_senders for r in results), default=0),

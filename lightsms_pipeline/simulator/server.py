@@ -313,6 +313,7 @@ class SimulatorServer:
         self.stats = SimulatorStats()
         self._bodies: OrderedDict[tuple[date, ResponseFormat], bytes] = OrderedDict()
         self._bodies_lock = threading.Lock()
+        self._canned: dict[str | None, Reply] = {}
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -401,6 +402,27 @@ class SimulatorServer:
         """The server's clock as a naive local time in the traffic's time zone."""
         return datetime.fromtimestamp(self.now_epoch(), self._tz).replace(tzinfo=None)
 
+    def serve_body(
+        self,
+        body: bytes | None,
+        *,
+        day: str | None = None,
+        status: int = 200,
+        content_type: str = _JSON_TYPE,
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        """Test hook: answer incoming.php for `day` (every request, if None) with exactly `body`,
+        whatever was asked and without checking the signature, until called with `body=None`.
+
+        For bodies the real API might send but the simulator never would (wrong types, invalid
+        UTF-8, XML with entities); latency and faults still come first.
+        """
+        with self._bodies_lock:
+            if body is None:
+                self._canned.pop(day, None)
+            else:
+                self._canned[day] = Reply(status, body, content_type, headers)
+
     def warm(self, first: date, last: date, formats: Sequence[ResponseFormat] = ("json",)) -> None:
         """Generate and encode every finished day in [first, last] ahead of a benchmark."""
         today = self.local_now().date()
@@ -421,6 +443,9 @@ class SimulatorServer:
                 return injected
         if endpoint == "timestamp.php":
             return Reply(200, str(int(self.now_epoch())).encode("ascii"), _TEXT_TYPE)
+        canned = self._canned.get(params.get("date", "")) or self._canned.get(None)
+        if canned is not None:
+            return canned
         return self._incoming(params, fmt)
 
     def _incoming(self, params: dict[str, str], fmt: ResponseFormat) -> Reply:
