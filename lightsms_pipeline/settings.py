@@ -62,7 +62,7 @@ class Settings:
     def validate(self) -> None:
         try:
             ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a directory
             raise ConfigurationError(
                 f"LIGHTSMS_TIMEZONE={self.timezone!r} is not an IANA time zone"
             ) from None

@@ -21,7 +21,6 @@ import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 
 PART_FILE = "part-0.parquet"
-PARTITIONING = ds.partitioning(pa.schema([("date", pa.string())]), flavor="hive")
 
 
 class Dataset:

@@ -175,3 +175,26 @@ def test_step_retry_heals_a_transient_outage_without_refetching_landed_days(
     assert part(data_dir, d2).exists()
     requested = [p.get("date") for p in simulator.log]
     assert requested.count(d1.isoformat()) == 1  # landed in the first attempt, kept on the retry
+
+
+def test_xml_responses_give_the_same_partition_as_json(pipeline_env, data_dir, traffic, monkeypatch):
+    monkeypatch.setenv("LIGHTSMS_RESPONSE_FORMAT", "xml")
+    assert materialize(JAN_15).success
+    assert file_rows(part(data_dir, JAN_15)) == expected_rows(traffic, JAN_15)
+
+
+def test_sender_hash_salt_publishes_keyed_hashes_instead_of_numbers(
+    pipeline_env, data_dir, traffic, monkeypatch
+):
+    monkeypatch.setenv("LIGHTSMS_SENDER_HASH_SALT", "pepper")
+    assert materialize(JAN_15, assets=None).success
+    senders = {m.sender for m in traffic.day(JAN_15)}
+    for asset in ("incoming_messages", "classified_messages", "support_inbox"):
+        table = pq.read_table(data_dir / asset / f"date={JAN_15}" / "part-0.parquet")
+        published = set(table["sender"].to_pylist()) | set(table["sender_e164"].drop_null().to_pylist())
+        assert published and all(s.startswith("h:") for s in published)
+        assert not published & senders
+    opt_outs = pq.read_table(data_dir / "opt_out_list.parquet")
+    assert all(s.startswith("h:") for s in opt_outs["subscriber"].to_pylist())
+    crm_export = (data_dir / "opt_out_list.csv").read_text(encoding="utf-8")
+    assert not any(s in crm_export for s in senders if len(s) > 6)
