@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
@@ -27,7 +27,7 @@ def table(rows: list[tuple[str, datetime | None, str | None]]) -> pa.Table:
             "prefix": [""] * n,
             "text": [r[2] for r in rows],
             "account": ["demo"] * n,
-            "fetched_at": [datetime(2025, 1, 16, tzinfo=timezone.utc)] * n,
+            "fetched_at": [datetime(2025, 1, 16, tzinfo=UTC)] * n,
         },
         schema=incoming_schema(TZ),
     )
@@ -53,7 +53,7 @@ def test_messages_outside_the_local_day_are_named_at_both_edges():
     rows = [
         ("1", local(0, 0, day=16), "late"),
         ("2", local(23, 59, day=14), "early"),
-        ("3", datetime(2025, 1, 14, 22, 30, tzinfo=timezone.utc), "inside"),
+        ("3", datetime(2025, 1, 14, 22, 30, tzinfo=UTC), "inside"),
     ]
     assert check_partition(table(rows), DAY, TZ).outside_day_ids == ("1", "2")
 
