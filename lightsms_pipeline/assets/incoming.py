@@ -4,6 +4,7 @@ import time
 from datetime import date
 from typing import Any
 
+import pyarrow as pa
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -27,6 +28,7 @@ from lightsms_pipeline.ingest import ASSET, DayResult, IngestOptions, ingest_day
 from lightsms_pipeline.resources import LightSMSResource, ParquetDatasetResource
 from lightsms_pipeline.schema import incoming_schema
 from lightsms_pipeline.settings import Settings
+from lightsms_pipeline.storage import Dataset
 
 CHECK_UNIQUE = "id_sms_unique"
 CHECK_IN_DAY = "received_at_inside_partition_day"
@@ -118,7 +120,7 @@ def build_incoming_messages(
                         partition=r.day.isoformat(),
                         metadata={
                             "dagster/row_count": r.rows,
-                            "path": MetadataValue.path(store.uri(r.path or "")),
+                            "path": MetadataValue.path(store.uri(store.partition_path(ASSET, r.day))),
                         },
                     )
                 )
@@ -132,28 +134,31 @@ def build_incoming_messages(
                 allow_retries=True,
             )
         return MaterializeResult(
-            metadata=_metadata(results, store.uri(store.asset_dir(ASSET)), store, stats_md),
+            metadata=_metadata(results, store, stats_md, schema),
             check_results=_check_results(results),
         )
 
     return incoming_messages
 
 
-def _metadata(results: list[DayResult], asset_uri: str, store, stats: dict[str, float]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _metadata(
+    results: list[DayResult], store: Dataset, stats: dict[str, float], schema: pa.Schema
+) -> dict[str, Any]:
     rows = sum(r.rows for r in results)
     meta: dict[str, Any] = {
         "dagster/row_count": rows,
         "days": len(results),
         "distinct_senders_max_per_day": max((r.distinct_senders for r in results), default=0),
+        "dagster/column_schema": column_schema(schema),
         **{f"fetch_{k}": v for k, v in stats.items()},
     }
     if len(results) == 1:
         only = results[0]
         meta["distinct_senders"] = only.distinct_senders
-        meta["path"] = MetadataValue.path(store.uri(only.path))
+        meta["path"] = MetadataValue.path(store.uri(store.partition_path(ASSET, only.day)))
         meta["preview"] = MetadataValue.md(markdown_preview(store.read_partition(ASSET, only.day), 5))
     else:
-        meta["path"] = MetadataValue.path(asset_uri)
+        meta["path"] = MetadataValue.path(store.uri(store.asset_dir(ASSET)))
         table = "| day | rows | senders |\n|---|---:|---:|\n" + "\n".join(
             f"| {r.day} | {r.rows} | {r.distinct_senders} |" for r in results[:62]
         )
