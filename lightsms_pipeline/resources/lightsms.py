@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dagster import ConfigurableResource, InitResourceContext
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr
 
 from lightsms_pipeline.client import LightSMSClient, RetryPolicy
 
@@ -16,7 +16,7 @@ class LightSMSResource(ConfigurableResource):  # type: ignore[type-arg]
     """
 
     login: str
-    api_key: str
+    api_key: str = Field(repr=False)  # pydantic would print it in repr() and str() of the resource
     base_url: str = "https://www.lightsms.com"
     response_format: str = "json"
     max_attempts: int = 6
