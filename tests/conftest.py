@@ -123,6 +123,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     if not _suite_totals or hasattr(config, "workerinput"):
         return
     terminalreporter.section("suite summaries")
-    for suite in sorted(_suite_totals):
-        counts = ", ".join(f"{count:,} {label}" for label, count in _suite_totals[suite].items())
-        terminalreporter.write_line(f"{suite}: {counts}")
+    for suite, totals in sorted(_suite_totals.items()):
+        if totals:
+            counts = ", ".join(f"{n:,} {label}" for label, n in totals.items())
+            terminalreporter.write_line(f"{suite}: {counts}")

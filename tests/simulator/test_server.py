@@ -476,6 +476,23 @@ def test_fault_plan_parse_reads_the_cli_form() -> None:
             FaultPlan.parse(bad)
 
 
+def test_serve_body_answers_with_exact_bytes_for_its_day_until_cleared(
+    sim: SimulatorServer, http: requests.Session
+) -> None:
+    sim.serve_body(
+        b"\xff not json", day=PAST_DAY, status=200, content_type="text/html", headers=(("X-Test", "1"),)
+    )
+    sim.serve_body(b'{"error": 30}')  # every other request
+    canned = incoming(sim, http, date=PAST_DAY, api_key="wrong")  # no signature check either
+    assert (canned.status_code, canned.content, canned.headers["X-Test"]) == (200, b"\xff not json", "1")
+    assert canned.headers["Content-Type"] == "text/html"
+    assert incoming(sim, http, date="2025-03-04").content == b'{"error": 30}'
+    sim.serve_body(None)
+    assert records(incoming(sim, http, date="2025-03-04"))
+    sim.serve_body(None, day=PAST_DAY)
+    assert records(incoming(sim, http, date=PAST_DAY))
+
+
 # -- HTTP behaviour, stats, logging ---------------------------------------------------------
 
 

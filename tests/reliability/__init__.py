@@ -1,0 +1,1 @@
+"""Reliability and security suites: faults survived, bad input refused, nothing lost, nothing leaked."""

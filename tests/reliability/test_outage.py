@@ -1,0 +1,158 @@
+"""Days LightSMS keeps failing fail alone, loudly, and keep their files; passing outages heal alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from dagster import DagsterEventType, DagsterInstance
+from pipeline import materialize
+
+from lightsms_pipeline.definitions import build_definitions
+from lightsms_pipeline.ingest import ASSET, RUN_ID_KEY
+from lightsms_pipeline.settings import Settings
+from lightsms_pipeline.simulator.faults import FaultKind, FaultPlan
+from lightsms_pipeline.simulator.server import SimulatorServer
+from lightsms_pipeline.simulator.traffic import Traffic
+from reliability.conftest import SuiteSummary
+from reliability.partition_files import compare, day_range, expected_rows, part_path, temp_files
+
+SUITE = "reliability/outage"
+
+
+@dataclass
+class OutagePlan(FaultPlan):
+    """Every incoming.php request for a day in `failing` gets that day's fault, for good."""
+
+    failing: dict[str, FaultKind] = field(default_factory=dict)
+
+    def choose(self, endpoint: str, date_param: str | None = None) -> FaultKind | None:
+        if endpoint == "incoming.php" and date_param in self.failing:
+            return self.failing[date_param]
+        return super().choose(endpoint, date_param)
+
+
+# Each way a day can keep failing, and what its error must say besides the day and the endpoint.
+PERSISTENT = {
+    date(2025, 1, 14): (FaultKind.HTTP_503, "HTTP 503"),
+    date(2025, 1, 15): (FaultKind.RESET, "connection failed"),
+    date(2025, 1, 16): (FaultKind.HTML, "HTML page"),
+    date(2025, 1, 17): (FaultKind.SLOW, "timed out"),
+    date(2025, 1, 18): (FaultKind.TRUNCATED, "attempts"),
+    date(2025, 1, 19): (FaultKind.STALE_TIMESTAMP, "error 6"),
+    date(2025, 1, 20): (FaultKind.RATE_LIMIT, "HTTP 429"),
+}
+
+
+def run_id_of(path: Path) -> str:
+    return (pq.read_schema(path).metadata or {}).get(RUN_ID_KEY.encode(), b"").decode()
+
+
+def step_events(run_id: str, kind: DagsterEventType) -> list:
+    with DagsterInstance.get() as instance:
+        return [
+            r.dagster_event
+            for r in instance.all_logs(run_id)
+            if r.dagster_event and r.dagster_event.event_type == kind
+        ]
+
+
+def test_default_settings_retry_the_step_after_a_delay(pipeline_env, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LIGHTSMS_RUN_RETRIES")
+    policy = build_definitions(Settings.from_env()).resolve_assets_def(ASSET).node_def.retry_policy
+    assert policy is not None and policy.max_retries >= 1 and policy.delay and policy.delay >= 10
+
+
+@pytest.mark.slow
+def test_days_that_always_fail_fail_alone_named_and_keep_their_previous_files(
+    pipeline_env,
+    simulator: SimulatorServer,
+    traffic: Traffic,
+    data_dir: Path,
+    monkeypatch,
+    summary: SuiteSummary,
+) -> None:
+    start, end = date(2025, 1, 13), date(2025, 1, 21)
+    days = day_range(start, end)
+    assert materialize(start, end).success
+    before = {d: part_path(data_dir, d).read_bytes() for d in days}
+    monkeypatch.setenv("LIGHTSMS_MAX_ATTEMPTS", "3")
+    monkeypatch.setenv("LIGHTSMS_TIMEOUT_SECONDS", "0.3")
+    monkeypatch.setenv("LIGHTSMS_RUN_RETRIES", "1")  # the retry policy is in force, and fails again
+    monkeypatch.setenv("LIGHTSMS_RUN_RETRY_DELAY_SECONDS", "0")
+    simulator.faults = OutagePlan(
+        failing={d.isoformat(): kind for d, (kind, _) in PERSISTENT.items()},
+        slow_seconds=0.6,
+        retry_after_seconds=0,
+    )
+
+    earlier_requests = len(simulator.log)
+    result = materialize(start, end, raise_on_error=False)
+
+    assert not result.success
+    (failure,) = result.get_step_failure_events()
+    error = failure.step_failure_data.error
+    assert error is not None
+    message = error.cause.message if error.cause else error.message
+    assert f"{len(PERSISTENT)} of {len(days)} days failed and kept their previous files" in message
+    lines = {line.split(":", 1)[0]: line for line in message.splitlines()[1:]}
+    assert set(lines) == {d.isoformat() for d in PERSISTENT}
+    for day, (_, hint) in PERSISTENT.items():
+        assert "incoming.php" in lines[day.isoformat()] and hint in lines[day.isoformat()], lines[
+            day.isoformat()
+        ]
+        assert part_path(data_dir, day).read_bytes() == before[day], f"{day}: the previous file changed"
+    clean = [d for d in days if d not in PERSISTENT]
+    for day in clean:
+        assert run_id_of(part_path(data_dir, day)) == result.run_id, f"{day} did not land"
+    assert len(step_events(result.run_id, DagsterEventType.STEP_UP_FOR_RETRY)) == 1
+    requested = [p["date"] for p in simulator.log[earlier_requests:]]
+    assert all(requested.count(d.isoformat()) == 1 for d in clean), "landed days were fetched again on retry"
+    assert temp_files(data_dir) == []
+
+    simulator.faults = None
+    assert materialize(min(PERSISTENT), max(PERSISTENT)).success
+    for day in PERSISTENT:
+        assert compare(part_path(data_dir, day), expected_rows(traffic, day)).exact
+    summary.add("days failed for good", len(PERSISTENT))
+    summary.add("previous files kept byte for byte", len(PERSISTENT))
+    summary.add("faults injected", sum(simulator.stats.faults_injected.values()))
+    summary.add("days landed beside them", len(clean))
+
+
+@pytest.mark.slow
+def test_a_passing_outage_heals_through_step_retries_without_a_person(
+    pipeline_env,
+    simulator: SimulatorServer,
+    traffic: Traffic,
+    data_dir: Path,
+    monkeypatch,
+    summary: SuiteSummary,
+) -> None:
+    start, end = date(2025, 2, 3), date(2025, 2, 6)
+    days = day_range(start, end)
+    monkeypatch.setenv("LIGHTSMS_PARALLELISM", "1")  # requests in day order: the script is exact
+    monkeypatch.setenv("LIGHTSMS_MAX_ATTEMPTS", "3")
+    monkeypatch.setenv("LIGHTSMS_RUN_RETRIES", "2")
+    monkeypatch.setenv("LIGHTSMS_RUN_RETRY_DELAY_SECONDS", "0.1")
+    # Step attempt 1: every day exhausts its 3 attempts. Attempt 2: the first day gets error 6
+    # twice in a row, an AuthenticationError by design (refresh the timestamp once, then fail).
+    outage = [FaultKind.HTTP_503, FaultKind.RESET, FaultKind.HTML] * len(days)
+    simulator.faults = FaultPlan(script=[*outage, FaultKind.STALE_TIMESTAMP, FaultKind.STALE_TIMESTAMP])
+
+    result = materialize(start, end)
+
+    assert result.success
+    assert len(step_events(result.run_id, DagsterEventType.STEP_UP_FOR_RETRY)) == 2
+    requested = [p["date"] for p in simulator.log]
+    # Day one: 3 + 2 + 1 requests; the others 3 + 1, never fetched again once landed.
+    assert [requested.count(d.isoformat()) for d in days] == [6, 4, 4, 4]
+    for day in days:
+        outcome = compare(part_path(data_dir, day), expected_rows(traffic, day))
+        assert outcome.exact, f"{day}: {outcome}"
+        summary.add("messages compared", outcome.expected)
+    summary.add("step retries", 2)
+    summary.add("faults injected", sum(simulator.stats.faults_injected.values()))
