@@ -1,0 +1,1 @@
+"""Benchmarks of lightsms-pipeline (`make bench`): backfill, normalization, downstream scaling."""
