@@ -202,7 +202,7 @@ class Rules(_Strict):
     def _known_timezone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
         return value
 
@@ -278,6 +278,10 @@ class _RulesLoader(yaml.SafeLoader):
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if not isinstance(key, str | None):
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a key must be a plain word, not a list or mapping", key_node.start_mark
+                )
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -303,6 +307,8 @@ def _parse_yaml(text: str, source: str) -> Any:
         raise RulesFileError(source, [f"invalid YAML: {where}{error.problem}"]) from None
     except yaml.YAMLError as error:
         raise RulesFileError(source, [f"invalid YAML: {error}"]) from None
+    except RecursionError:
+        raise RulesFileError(source, ["invalid YAML: nested too deeply"]) from None
 
 
 @functools.cache

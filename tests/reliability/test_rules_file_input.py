@@ -202,8 +202,8 @@ def test_an_unreadable_rules_file_is_a_rules_file_error_naming_it(tmp_path: Path
         load_rules(path)
 
 
-# Found by this suite in lightsms_pipeline/rules/config.py (owned by the rules engine, reported,
-# not fixed here): each escapes load_rules as something other than RulesFileError.
+# Found by this suite in lightsms_pipeline/rules/config.py, since fixed: each once escaped
+# load_rules as something other than RulesFileError.
 KNOWN_ESCAPES = {
     "nested-deeper-than-the-yaml-parser-recurses": b"[" * 100_000,  # RecursionError
     "time-zone-naming-a-tzdata-folder": b"timezone: Europe\n",  # IsADirectoryError from ZoneInfo
@@ -213,9 +213,6 @@ KNOWN_ESCAPES = {
 
 
 @pytest.mark.parametrize("data", list(KNOWN_ESCAPES.values()), ids=list(KNOWN_ESCAPES))
-@pytest.mark.xfail(
-    strict=True, raises=(RecursionError, OSError, TypeError), reason="reported bug in rules/config.py"
-)
 def test_known_escapes_are_rules_file_errors(tmp_path: Path, data: bytes) -> None:
     path = tmp_path / "rules.yaml"
     path.write_bytes(data)
