@@ -285,8 +285,10 @@ class LightSMSClient:
         try:
             return retrying(attempt)
         except _Malformed as exc:
+            # The attempts made, not the policy's maximum: the time budget may have stopped first.
+            made = retrying.statistics.get("attempt_number", policy.attempts)
             raise MalformedResponseError(
-                f"{exc.problem} (after {policy.attempts} attempts)", endpoint=endpoint, window=window
+                f"{exc.problem} (after {made} attempts)", endpoint=endpoint, window=window
             ) from None
         except _Transient as exc:
             raise UnavailableError(

@@ -68,16 +68,6 @@ class RawMessages:
         e = pa.array([], pa.string())
         return cls(e, e, e, e, e, e)
 
-    @classmethod
-    def concat(cls, parts: list[RawMessages]) -> RawMessages:
-        if not parts:
-            return cls.empty()
-        cols = {
-            name: pa.concat_arrays([getattr(p, name) for p in parts])
-            for name in ("id_sms", "date", "sender", "phone", "prefix", "text")
-        }
-        return cls(**cols)
-
 
 def parse_body(body: bytes, fmt: str) -> RawMessages | ApiErrorCode:
     """Parse one incoming.php body into messages or an API error code; raise ResponseProblem."""

@@ -91,8 +91,7 @@ def build_downstream_assets(
         context: AssetExecutionContext, dataset: ParquetDatasetResource
     ) -> MaterializeResult:
         store = dataset.get_dataset()
-        result = _daily_result(context, store, lambda d: classify_day(store, d, rules), "possible_opt_out")
-        return result
+        return _daily_result(context, store, lambda d: classify_day(store, d, rules), "possible_opt_out")
 
     @asset(
         name=SUPPORT_INBOX,
