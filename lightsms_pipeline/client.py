@@ -24,6 +24,7 @@ from tenacity import (
     stop_after_delay,
 )
 
+from lightsms_pipeline.contract import API_DATETIME_FORMAT
 from lightsms_pipeline.errors import (
     AUTH_ERROR_CODES,
     ApiError,
@@ -38,7 +39,7 @@ from lightsms_pipeline.signing import sign
 
 log = logging.getLogger(__name__)
 
-INCOMING = "incoming.php"
+INCOMING_ENDPOINT = "incoming.php"
 TIMESTAMP = "timestamp.php"
 STALE_TIMESTAMP_CODE = 6
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -183,11 +184,11 @@ class LightSMSClient:
 
     def fetch_range(self, start: datetime, end: datetime) -> RawMessages:
         """Messages between two provider-local instants, both ends inclusive (`from`/`to`)."""
-        params = {"from": start.strftime("%Y-%m-%d %H:%M:%S"), "to": end.strftime("%Y-%m-%d %H:%M:%S")}
+        params = {"from": start.strftime(API_DATETIME_FORMAT), "to": end.strftime(API_DATETIME_FORMAT)}
         return self._incoming(params, f"{params['from']}..{params['to']}")
 
     def _incoming(self, dates: dict[str, str], window: str) -> RawMessages:
-        url = f"{self.base_url}/external/get/{INCOMING}"
+        url = f"{self.base_url}/external/get/{INCOMING_ENDPOINT}"
 
         def attempt() -> RawMessages:
             result = self._signed_incoming(url, dates, window)
@@ -199,7 +200,7 @@ class LightSMSClient:
                 raise self._api_error(result.code, window)
             return result
 
-        return self._with_retries(attempt, INCOMING, window)
+        return self._with_retries(attempt, INCOMING_ENDPOINT, window)
 
     def _signed_incoming(self, url: str, dates: dict[str, str], window: str) -> RawMessages | ApiErrorCode:
         params = {
@@ -209,13 +210,13 @@ class LightSMSClient:
             "timestamp": str(self.server_timestamp()),
         }
         params["signature"] = sign(params, self._api_key)
-        resp = self._get(url, params, INCOMING, window)
+        resp = self._get(url, params, INCOMING_ENDPOINT, window)
         try:
             return parse_body(resp.content, self.response_format)
         except ResponseProblem as exc:
             if exc.retryable:
                 raise _Malformed(str(exc)) from None
-            raise MalformedResponseError(str(exc), endpoint=INCOMING, window=window) from None
+            raise MalformedResponseError(str(exc), endpoint=INCOMING_ENDPOINT, window=window) from None
 
     def _api_error(self, code: int, window: str) -> ApiError:
         meaning = describe_code(code)
@@ -224,8 +225,10 @@ class LightSMSClient:
                 6: "check LIGHTSMS_API_KEY (a fresh server timestamp did not help)",
                 7: "check LIGHTSMS_LOGIN",
             }.get(code, "check LIGHTSMS_LOGIN and LIGHTSMS_API_KEY")
-            return AuthenticationError(f"{meaning}; {hint}", endpoint=INCOMING, window=window, code=code)
-        return BadRequestError(meaning, endpoint=INCOMING, window=window, code=code)
+            return AuthenticationError(
+                f"{meaning}; {hint}", endpoint=INCOMING_ENDPOINT, window=window, code=code
+            )
+        return BadRequestError(meaning, endpoint=INCOMING_ENDPOINT, window=window, code=code)
 
     # --- transport --------------------------------------------------------------------------
 

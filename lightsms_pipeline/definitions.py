@@ -6,13 +6,12 @@ from dagster import AssetSelection, Definitions, EnvVar, define_asset_job, in_pr
 
 from lightsms_pipeline.assets.downstream import build_downstream_assets
 from lightsms_pipeline.assets.incoming import build_incoming_messages
+from lightsms_pipeline.contract import MAIN_JOB
 from lightsms_pipeline.partitions import daily_partitions
 from lightsms_pipeline.resources import LightSMSResource, ParquetDatasetResource
 from lightsms_pipeline.rules.config import load_rules
 from lightsms_pipeline.schedules import build_schedules
 from lightsms_pipeline.settings import Settings
-
-MAIN_JOB = "lightsms_job"
 
 
 def build_definitions(settings: Settings) -> Definitions:

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lightsms_pipeline.client import INCOMING, LightSMSClient
+from lightsms_pipeline.client import INCOMING_ENDPOINT, LightSMSClient
+from lightsms_pipeline.contract import DEFAULT_REGION, DEFAULT_TIMEZONE, INCOMING
 from lightsms_pipeline.errors import LightSMSError
 from lightsms_pipeline.normalize import to_incoming_table
 from lightsms_pipeline.privacy import pseudonymize_senders
@@ -25,7 +26,7 @@ from lightsms_pipeline.storage import Dataset
 
 log = logging.getLogger(__name__)
 
-ASSET = "incoming_messages"
+ASSET = INCOMING
 RUN_ID_KEY = "lightsms.run_id"
 
 
@@ -55,8 +56,8 @@ class DayResult:
 @dataclass(frozen=True)
 class IngestOptions:
     account: str
-    timezone: str = "Europe/Vilnius"
-    region: str = "LT"
+    timezone: str = DEFAULT_TIMEZONE
+    region: str = DEFAULT_REGION
     parallelism: int = 8
     sender_hash_salt: str = ""
     run_id: str = ""
@@ -93,7 +94,7 @@ def ingest_day(
         timezone=options.timezone,
         region=options.region,
         fetched_at=fetched_at,
-        endpoint=INCOMING,
+        endpoint=INCOMING_ENDPOINT,
         window=day.isoformat(),
     )
     if options.sender_hash_salt:

@@ -11,12 +11,13 @@ from datetime import datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lightsms_pipeline.contract import API_DATETIME_FORMAT
 from lightsms_pipeline.errors import MalformedResponseError
 from lightsms_pipeline.phones import senders_to_e164
 from lightsms_pipeline.responses import RawMessages
 from lightsms_pipeline.schema import incoming_schema
 
-DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+DATE_FORMAT = API_DATETIME_FORMAT
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
 # Python's datetime, and so every reader of the files, spans years 1 to 9999; a day of margin
 # keeps the UTC instant of a local time inside that span too.

@@ -13,6 +13,15 @@ from datetime import date
 
 import pyarrow as pa
 
+from lightsms_pipeline.contract import (
+    CLASSIFIED,
+    INCOMING,
+    OPT_OUT_CSV,
+    OPT_OUT_PARQUET,
+    POLL_CHART_PNG,
+    POLL_RESULTS_PARQUET,
+    SUPPORT_INBOX,
+)
 from lightsms_pipeline.errors import LightSMSError
 from lightsms_pipeline.rules.classify import classified_schema, classify
 from lightsms_pipeline.rules.config import Rules
@@ -26,14 +35,6 @@ from lightsms_pipeline.rules.polls import (
 )
 from lightsms_pipeline.rules.subscriptions import opt_out_events_filter, opt_out_list, opt_out_list_columns
 from lightsms_pipeline.storage import Dataset
-
-INCOMING = "incoming_messages"
-CLASSIFIED = "classified_messages"
-SUPPORT_INBOX = "support_inbox"
-OPT_OUT_PARQUET = "opt_out_list.parquet"
-OPT_OUT_CSV = "opt_out_list.csv"
-POLL_RESULTS_PARQUET = "poll_results.parquet"
-POLL_CHART_PNG = "reports/poll_results.png"
 
 
 class MissingUpstreamError(LightSMSError):

@@ -12,6 +12,7 @@ from dagster import (
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from lightsms_pipeline.contract import DAILY_SCHEDULE, INTRADAY_SCHEDULE
 from lightsms_pipeline.settings import Settings
 
 
@@ -42,7 +43,7 @@ def build_schedules(settings: Settings, job: UnresolvedAssetJobDefinition) -> li
     first_day = date.fromisoformat(settings.start_date)
 
     @schedule(
-        name="lightsms_daily",
+        name=DAILY_SCHEDULE,
         job=job,
         cron_schedule=settings.daily_cron,
         execution_timezone=settings.timezone,
@@ -57,7 +58,7 @@ def build_schedules(settings: Settings, job: UnresolvedAssetJobDefinition) -> li
         return range_run_request(start, end, run_key=f"daily-{end}")
 
     @schedule(
-        name="lightsms_intraday",
+        name=INTRADAY_SCHEDULE,
         job=job,
         cron_schedule=settings.intraday_cron,
         execution_timezone=settings.timezone,

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from lightsms_pipeline.contract import DEFAULT_BASE_URL, DEFAULT_TIMEZONE
 from lightsms_pipeline.errors import ConfigurationError
 
-DEFAULT_BASE_URL = "https://www.lightsms.com"
 DEFAULT_RULES_FILE = "rules.yaml"
 
 
@@ -20,7 +20,7 @@ class Settings:
 
     base_url: str = DEFAULT_BASE_URL
     data_dir: str = "data"
-    timezone: str = "Europe/Vilnius"
+    timezone: str = DEFAULT_TIMEZONE
     start_date: str = "2025-01-01"
     rules_file: str = ""
     response_format: str = "json"

@@ -20,6 +20,7 @@ from dagster import (
 )
 
 from lightsms_pipeline.assets.metadata import column_schema, markdown_preview
+from lightsms_pipeline.contract import GROUP, OPT_OUT_LIST, POLL_RESULTS
 from lightsms_pipeline.errors import LightSMSError
 from lightsms_pipeline.resources import ParquetDatasetResource
 from lightsms_pipeline.rollups import (
@@ -37,8 +38,6 @@ from lightsms_pipeline.rules.config import Rules
 from lightsms_pipeline.rules.inbox import support_inbox_schema
 from lightsms_pipeline.rules.subscriptions import opt_out_schema
 from lightsms_pipeline.storage import Dataset
-
-GROUP = "lightsms"
 
 
 def _daily_result(
@@ -108,7 +107,7 @@ def build_downstream_assets(
         return _daily_result(context, store, lambda d: support_inbox_day(store, d), "possible_opt_out")
 
     @asset(
-        name="opt_out_list",
+        name=OPT_OUT_LIST,
         deps=[CLASSIFIED],
         group_name=GROUP,
         kinds={"parquet", "csv"},
@@ -136,7 +135,7 @@ def build_downstream_assets(
         )
 
     @asset(
-        name="poll_results",
+        name=POLL_RESULTS,
         deps=[CLASSIFIED],
         group_name=GROUP,
         kinds={"parquet"},

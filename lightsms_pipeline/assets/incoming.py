@@ -24,6 +24,7 @@ from dagster import (
 )
 
 from lightsms_pipeline.assets.metadata import column_schema, markdown_preview
+from lightsms_pipeline.contract import GROUP, POOL
 from lightsms_pipeline.ingest import ASSET, DayResult, IngestOptions, ingest_days
 from lightsms_pipeline.resources import LightSMSResource, ParquetDatasetResource
 from lightsms_pipeline.schema import incoming_schema
@@ -51,11 +52,11 @@ def build_incoming_messages(
 
     @asset(
         name=ASSET,
-        group_name="lightsms",
+        group_name=GROUP,
         description=DESCRIPTION,
         partitions_def=partitions_def,
         backfill_policy=BackfillPolicy.single_run(),
-        pool="lightsms_api",
+        pool=POOL,
         kinds={"parquet"},
         code_version="1",
         metadata={"dagster/column_schema": column_schema(schema), "layout": ASSET + "/date=YYYY-MM-DD/"},

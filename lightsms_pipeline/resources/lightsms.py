@@ -6,6 +6,7 @@ from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
 
 from lightsms_pipeline.client import LightSMSClient, RetryPolicy
+from lightsms_pipeline.contract import DEFAULT_BASE_URL
 
 
 class LightSMSResource(ConfigurableResource):  # type: ignore[type-arg]
@@ -17,7 +18,7 @@ class LightSMSResource(ConfigurableResource):  # type: ignore[type-arg]
 
     login: str
     api_key: str = Field(repr=False)  # pydantic would print it in repr() and str() of the resource
-    base_url: str = "https://www.lightsms.com"
+    base_url: str = DEFAULT_BASE_URL
     response_format: str = "json"
     max_attempts: int = 6
     timeout_seconds: float = 30.0

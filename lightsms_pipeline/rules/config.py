@@ -25,6 +25,7 @@ import pydantic
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from lightsms_pipeline.contract import API_DATETIME_FORMAT, DEFAULT_TIMEZONE
 from lightsms_pipeline.errors import ConfigurationError
 from lightsms_pipeline.rules.text import normalize_text
 
@@ -36,7 +37,7 @@ HELP = "help"
 OTHER = "other"
 MESSAGE_CLASSES = (OPT_OUT, POLL_VOTE, OPT_IN, HELP, OTHER)
 
-WINDOW_FORMAT = "%Y-%m-%d %H:%M:%S"
+WINDOW_FORMAT = API_DATETIME_FORMAT
 _WORD_LISTS = (
     "opt_out_words",
     "extra_opt_out_words",
@@ -387,6 +388,7 @@ def rules_from_mapping(
             source, [f"the top level must be a mapping of options, got {type(overrides).__name__}"]
         )
     defaults = copy.deepcopy(_packaged_defaults())
+    defaults["timezone"] = DEFAULT_TIMEZONE
     if timezone is not None:
         stated = overrides.get("timezone", timezone)
         if stated != timezone:

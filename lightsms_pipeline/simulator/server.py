@@ -28,6 +28,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+from lightsms_pipeline.contract import API_DATETIME_FORMAT, DEFAULT_TIMEZONE
 from lightsms_pipeline.simulator.faults import FaultKind, FaultPlan
 from lightsms_pipeline.simulator.traffic import SimMessage, Traffic
 
@@ -264,7 +265,7 @@ def _strict_datetime(text: str) -> datetime | None:
     if _DATETIME_RE.fullmatch(text) is None:
         return None
     try:
-        return datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
+        return datetime.strptime(text, API_DATETIME_FORMAT)
     except ValueError:
         return None
 
@@ -647,7 +648,7 @@ def run_simulator_cli(
     host: str = "127.0.0.1",
 ) -> None:
     """Serve until Ctrl-C: `days` days of history ending today (all history when days <= 0)."""
-    timezone = "Europe/Vilnius"
+    timezone = DEFAULT_TIMEZONE
     today = datetime.now(ZoneInfo(timezone)).date()
     start = today - timedelta(days=days - 1) if days > 0 else None
     traffic = Traffic(seed=seed, per_day=per_day, start=start, timezone=timezone)

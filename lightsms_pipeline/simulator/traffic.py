@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from lightsms_pipeline.contract import API_DATETIME_FORMAT, DEFAULT_TIMEZONE
+
 # Ids are (days since 2000-01-01) * 1,000,000 + sequence: numeric strings, strictly increasing
 # with time across days, like the global auto-increment the API samples suggest (api notes 5).
 _ID_EPOCH = date(2000, 1, 1).toordinal()
@@ -132,7 +134,7 @@ class SimMessage:
 
 
 def _date_text(dt: datetime) -> str:
-    return dt.strftime("%Y-%m-%d %H:%M:%S")
+    return dt.strftime(API_DATETIME_FORMAT)
 
 
 def _digits(rng: random.Random, count: int) -> str:
@@ -187,7 +189,7 @@ class Traffic:
         per_day: int = 500,
         start: date | None = None,
         end: date | None = None,
-        timezone: str = "Europe/Vilnius",
+        timezone: str = DEFAULT_TIMEZONE,
         empty_days: frozenset[date] = frozenset(),
         missing_phone_rate: float = 0.0,
     ) -> None:

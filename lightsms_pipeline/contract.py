@@ -1,0 +1,37 @@
+"""The names and formats other code and people rely on, each written once.
+
+Asset names, dataset file names, the API's date format and the provider defaults are part of the
+public contract (README: "Public contract"); every module imports them from here so that a
+rename is one edit and a mismatch between two copies cannot happen.
+"""
+
+from __future__ import annotations
+
+# --- Dagster asset names (also the dataset folder names) -----------------------------------------
+INCOMING = "incoming_messages"
+CLASSIFIED = "classified_messages"
+SUPPORT_INBOX = "support_inbox"
+OPT_OUT_LIST = "opt_out_list"
+POLL_RESULTS = "poll_results"
+
+# --- files of the unpartitioned datasets, relative to LIGHTSMS_DATA_DIR --------------------------
+OPT_OUT_PARQUET = "opt_out_list.parquet"
+OPT_OUT_CSV = "opt_out_list.csv"
+POLL_RESULTS_PARQUET = "poll_results.parquet"
+POLL_CHART_PNG = "reports/poll_results.png"
+
+# --- Dagster wiring ------------------------------------------------------------------------------
+GROUP = "lightsms"
+POOL = "lightsms_api"  # the concurrency pool every call to LightSMS runs in
+MAIN_JOB = "lightsms_job"
+DAILY_SCHEDULE = "lightsms_daily"
+INTRADAY_SCHEDULE = "lightsms_intraday"
+
+# --- the API's formats ---------------------------------------------------------------------------
+API_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # `date` of a message, and the `from`/`to` parameters
+PARTITION_DATE_FORMAT = "%Y-%m-%d"  # daily partition keys and `date=` folders
+
+# --- provider defaults (overridden by LIGHTSMS_* settings) ---------------------------------------
+DEFAULT_BASE_URL = "https://www.lightsms.com"
+DEFAULT_TIMEZONE = "Europe/Vilnius"
+DEFAULT_REGION = "LT"
