@@ -139,27 +139,20 @@ def run_demo(data_dir: str | None, per_day: int, start: date, end: date) -> int:
 
     from lightsms_pipeline.definitions import MAIN_JOB, build_definitions
     from lightsms_pipeline.report import print_summary
+    from lightsms_pipeline.resources import LightSMSResource
     from lightsms_pipeline.schedules import range_run_request
 
-    os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve()))
-    ensure_instance_config(Path(os.environ["DAGSTER_HOME"]))
+    home = Path(os.environ.get("DAGSTER_HOME") or ".dagster_home").resolve()
+    ensure_instance_config(home)
+    settings = Settings.from_env()
     api_key = secrets.token_hex(16)  # a throw-away key: the simulator is the account
     with _simulator(per_day, None, api_key).start() as sim:
-        os.environ.update(
-            {
-                "LIGHTSMS_BASE_URL": sim.base_url,
-                "LIGHTSMS_LOGIN": DEMO_LOGIN,
-                "LIGHTSMS_API_KEY": api_key,
-            }
-        )
-        if data_dir:
-            os.environ["LIGHTSMS_DATA_DIR"] = data_dir
-        settings = Settings.from_env()
-        defs = build_definitions(settings)
-        job = defs.resolve_job_def(MAIN_JOB)
+        settings = settings.replace(base_url=sim.base_url, **({"data_dir": data_dir} if data_dir else {}))
+        account = LightSMSResource.from_settings(settings, login=DEMO_LOGIN, api_key=api_key)
+        job = build_definitions(settings, resources={"lightsms": account}).resolve_job_def(MAIN_JOB)
         print(f"simulator at {sim.base_url}; materializing {start}..{end} into {settings.data_dir}/")
         request = range_run_request(start, end, run_key="demo")
-        with DagsterInstance.get() as instance:
+        with DagsterInstance.from_config(str(home)) as instance:
             result = job.execute_in_process(
                 instance=instance,
                 tags=request.tags,

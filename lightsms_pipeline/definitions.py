@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from dagster import AssetSelection, Definitions, EnvVar, define_asset_job, in_process_executor
 
 from lightsms_pipeline.assets.downstream import build_downstream_assets
@@ -11,10 +14,12 @@ from lightsms_pipeline.partitions import daily_partitions
 from lightsms_pipeline.resources import LightSMSResource, ParquetDatasetResource
 from lightsms_pipeline.rules.config import load_rules
 from lightsms_pipeline.schedules import build_schedules
-from lightsms_pipeline.settings import Settings
+from lightsms_pipeline.settings import API_KEY_VARIABLE, LOGIN_VARIABLE, Settings
 
 
-def build_definitions(settings: Settings) -> Definitions:
+def build_definitions(settings: Settings, *, resources: Mapping[str, Any] | None = None) -> Definitions:
+    """The code location for `settings`. `resources` replaces default resources by key (a test's
+    or the demo's LightSMS resource, say); the defaults read the credentials through `EnvVar`."""
     partitions_def = daily_partitions(settings)
     rules = load_rules(settings.rules_path(), timezone=settings.timezone)
     assets = [
@@ -32,20 +37,19 @@ def build_definitions(settings: Settings) -> Definitions:
         # nothing when the fetching is threaded inside the one asset (benchmarks/RESULTS.md).
         executor=in_process_executor,
         jobs=[job],
-        schedules=build_schedules(settings, job),
-        resources={
-            "lightsms": LightSMSResource(
-                login=EnvVar("LIGHTSMS_LOGIN"),
-                api_key=EnvVar("LIGHTSMS_API_KEY"),
-                base_url=settings.base_url,
-                response_format=settings.response_format,
-                max_attempts=settings.max_attempts,
-                timeout_seconds=settings.timeout_seconds,
-                pool_size=max(settings.parallelism, 1),
-            ),
-            "dataset": ParquetDatasetResource(data_dir=settings.data_dir),
-        },
+        schedules=build_schedules(settings, MAIN_JOB),
+        resources={**default_resources(settings), **(resources or {})},
     )
+
+
+def default_resources(settings: Settings) -> dict[str, Any]:
+    """The LightSMS account from `LIGHTSMS_LOGIN` / `LIGHTSMS_API_KEY` and the dataset."""
+    return {
+        "lightsms": LightSMSResource.from_settings(
+            settings, login=EnvVar(LOGIN_VARIABLE), api_key=EnvVar(API_KEY_VARIABLE)
+        ),
+        "dataset": ParquetDatasetResource(data_dir=settings.data_dir),
+    }
 
 
 defs = build_definitions(Settings.from_env())

@@ -1,38 +1,101 @@
-"""The pipeline's settings, read from `LIGHTSMS_*` environment variables in this one place."""
+"""The pipeline's settings: the `LIGHTSMS_*` variables, read and validated once, in this one place.
+
+`Settings.from_env()` is the only reader of the environment. Everything downstream takes a
+`Settings` object, so tests, `demo` and `dev` configure a run by building one, never by changing
+`os.environ`. The secrets `LIGHTSMS_LOGIN` and `LIGHTSMS_API_KEY` are not settings: they reach
+Dagster through `EnvVar`, so Dagster stores the variables' names, never their values.
+
+pydantic does the parsing and validation. pydantic-settings was considered: its sources read
+`os.environ` itself, while we need an explicit mapping (a child process's environment, a test's)
+and a refusal of misspelt `LIGHTSMS_*` names, which a silent default would turn into data read
+in the wrong time zone.
+"""
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
 from datetime import date
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from lightsms_pipeline.contract import DEFAULT_BASE_URL, DEFAULT_TIMEZONE
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from lightsms_pipeline.contract import DEFAULT_BASE_URL, DEFAULT_TIMEZONE, PARTITION_DATE_FORMAT
 from lightsms_pipeline.errors import ConfigurationError
 
+ENV_PREFIX = "LIGHTSMS_"
 DEFAULT_RULES_FILE = "rules.yaml"
+LOGIN_VARIABLE = "LIGHTSMS_LOGIN"
+API_KEY_VARIABLE = "LIGHTSMS_API_KEY"
+# Read by Dagster's EnvVar at run time, not by Settings; known here so they are not "misspelt".
+SECRET_VARIABLES = (LOGIN_VARIABLE, API_KEY_VARIABLE)
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything configurable but the secrets (login and key reach Dagster through `EnvVar`)."""
+def variable_name(field_name: str) -> str:
+    """`timezone` -> `LIGHTSMS_TIMEZONE`: the one rule from a setting to its variable."""
+    return ENV_PREFIX + field_name.upper()
+
+
+class Settings(BaseModel):
+    """Everything configurable but the credentials; each field is `LIGHTSMS_<FIELD>`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
     base_url: str = DEFAULT_BASE_URL
     data_dir: str = "data"
     timezone: str = DEFAULT_TIMEZONE
     start_date: str = "2025-01-01"
     rules_file: str = ""
-    response_format: str = "json"
-    parallelism: int = 8
-    lookback_days: int = 2
+    response_format: Literal["json", "xml"] = "json"
+    parallelism: Annotated[int, Field(ge=1, le=64)] = 8
+    lookback_days: Annotated[int, Field(ge=0)] = 2
     daily_cron: str = "15 0 * * *"
     intraday_cron: str = "0 * * * *"
-    max_attempts: int = 6
-    run_retries: int = 2
-    run_retry_delay_seconds: float = 20.0
-    timeout_seconds: float = 30.0
-    sender_hash_salt: str = field(default="", repr=False)
+    max_attempts: Annotated[int, Field(ge=1)] = 6
+    run_retries: Annotated[int, Field(ge=0)] = 2
+    run_retry_delay_seconds: Annotated[float, Field(ge=0)] = 20.0
+    timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    sender_hash_salt: SecretStr = SecretStr("")  # never shown by repr(), str() or an error
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a directory
+            raise ValueError("is not an IANA time zone (e.g. Europe/Vilnius)") from None
+        return value
+
+    @field_validator("start_date")
+    @classmethod
+    def _iso_date(cls, value: str) -> str:
+        try:
+            parsed = date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("is not a date written YYYY-MM-DD") from None
+        return parsed.strftime(PARTITION_DATE_FORMAT)
+
+    @field_validator("daily_cron", "intraday_cron")
+    @classmethod
+    def _five_field_cron(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError("is not a cron expression of five fields (e.g. '15 0 * * *')")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def salt(self) -> str:
+        """The hash salt's value, for the code that hashes; empty when hashing is off."""
+        return self.sender_hash_salt.get_secret_value()
 
     def rules_path(self) -> str | None:
         """The rules file: `LIGHTSMS_RULES_FILE`, else `./rules.yaml` when present, else none
@@ -41,54 +104,58 @@ class Settings:
             return self.rules_file
         return DEFAULT_RULES_FILE if os.path.exists(DEFAULT_RULES_FILE) else None
 
+    def to_env(self) -> dict[str, str]:
+        """The `LIGHTSMS_*` variables that give these settings to a child process (`dagster dev`,
+        a test's subprocess), the salt included: hand it only to processes you start."""
+        values = self.model_dump()
+        values["sender_hash_salt"] = self.salt
+        return {variable_name(k): str(v) for k, v in values.items() if v != ""}
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with `changes` applied and validated (a test's or the demo's variant)."""
+        return type(self).validated({**self.model_dump(), "sender_hash_salt": self.salt, **changes})
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read `LIGHTSMS_*` from `environ` (default: this process's environment), once.
+
+        An empty variable counts as unset. An unknown `LIGHTSMS_*` name is refused with the
+        nearest known one, so a typo cannot silently fall back to a default.
+        """
         env = os.environ if environ is None else environ
-        values: dict[str, object] = {}
-        for f in fields(cls):
-            raw = env.get(f"LIGHTSMS_{f.name.upper()}")
-            if raw is None or raw == "":
-                continue
-            try:
-                values[f.name] = _convert(f.default, raw)
-            except ValueError:
-                raise ConfigurationError(
-                    f"LIGHTSMS_{f.name.upper()}={raw!r} is not a valid {type(f.default).__name__}"
-                ) from None
-        settings = cls(**values)  # type: ignore[arg-type]
-        settings.validate()
-        return settings
-
-    def validate(self) -> None:
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a directory
+        by_variable = {variable_name(name): name for name in cls.model_fields}
+        unknown = [
+            key
+            for key in env
+            if key.startswith(ENV_PREFIX) and key not in by_variable and key not in SECRET_VARIABLES
+        ]
+        if unknown:
+            known = [*by_variable, *SECRET_VARIABLES]
             raise ConfigurationError(
-                f"LIGHTSMS_TIMEZONE={self.timezone!r} is not an IANA time zone"
-            ) from None
-        try:
-            date.fromisoformat(self.start_date)
-        except ValueError:
-            raise ConfigurationError(f"LIGHTSMS_START_DATE={self.start_date!r} is not YYYY-MM-DD") from None
-        if self.response_format not in ("json", "xml"):
-            raise ConfigurationError(
-                f"LIGHTSMS_RESPONSE_FORMAT must be json or xml, not {self.response_format!r}"
+                "; ".join(f"{key} is not a setting{_did_you_mean(key, known)}" for key in sorted(unknown))
             )
-        if not 1 <= self.parallelism <= 64:
-            raise ConfigurationError(f"LIGHTSMS_PARALLELISM must be 1..64, not {self.parallelism}")
-        if self.lookback_days < 0:
-            raise ConfigurationError("LIGHTSMS_LOOKBACK_DAYS must be >= 0")
-        if self.run_retries < 0 or self.run_retry_delay_seconds < 0:
-            raise ConfigurationError("LIGHTSMS_RUN_RETRIES and LIGHTSMS_RUN_RETRY_DELAY_SECONDS must be >= 0")
-        if self.max_attempts < 1:
-            raise ConfigurationError("LIGHTSMS_MAX_ATTEMPTS must be >= 1")
+        values = {name: env[var] for var, name in by_variable.items() if env.get(var, "") != ""}
+        return cls.validated(values)
+
+    @classmethod
+    def validated(cls, values: Mapping[str, Any]) -> Settings:
+        """`Settings(**values)`, with every problem in one `ConfigurationError` that names the
+        variable, the value (never the salt's) and what is expected."""
+        try:
+            return cls.model_validate(dict(values))
+        except pydantic.ValidationError as error:
+            raise ConfigurationError("; ".join(_describe(e) for e in error.errors())) from None
 
 
-def _convert(default: object, raw: str) -> object:
-    if isinstance(default, bool):
-        return raw.lower() in ("1", "true", "yes")
-    if isinstance(default, int):
-        return int(raw)
-    if isinstance(default, float):
-        return float(raw)
-    return raw
+def _did_you_mean(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1)
+    return f" (did you mean {close[0]}?)" if close else f" (known: {', '.join(sorted(known))})"
+
+
+def _describe(error: Any) -> str:
+    field_name = str(error["loc"][0]) if error["loc"] else "?"
+    variable = variable_name(field_name)
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if field_name == "sender_hash_salt":
+        return f"{variable}: {message}"
+    return f"{variable}={error['input']!r}: {message}"

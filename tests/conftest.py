@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
+from pipeline import Pipeline
 
 from lightsms_pipeline.client import LightSMSClient, RetryPolicy
+from lightsms_pipeline.settings import API_KEY_VARIABLE, LOGIN_VARIABLE, Settings
 from lightsms_pipeline.simulator.server import SimulatorServer
 from lightsms_pipeline.simulator.traffic import Traffic
 
@@ -61,26 +62,35 @@ def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+RULES_FILE = Path(__file__).resolve().parents[1] / "rules.yaml"
+
+
 @pytest.fixture
-def pipeline_env(
+def pipeline(
     simulator: SimulatorServer, data_dir: Path, dagster_home: Path, monkeypatch: pytest.MonkeyPatch
-) -> dict[str, str]:
-    """The LIGHTSMS_* variables of a user pointing the pipeline at the simulator."""
-    env = {
-        "LIGHTSMS_BASE_URL": simulator.base_url,
-        "LIGHTSMS_LOGIN": LOGIN,
-        "LIGHTSMS_API_KEY": API_KEY,
-        "LIGHTSMS_DATA_DIR": str(data_dir),
-        "LIGHTSMS_START_DATE": "2024-10-01",
-        "LIGHTSMS_PARALLELISM": "4",
-        "LIGHTSMS_MAX_ATTEMPTS": "4",
-        "LIGHTSMS_TIMEOUT_SECONDS": "5",
-        "LIGHTSMS_RUN_RETRIES": "0",
-        "LIGHTSMS_RULES_FILE": str(Path(__file__).resolve().parents[1] / "rules.yaml"),
-    }
-    for name, value in env.items():
+) -> Pipeline:
+    """The pipeline of a user pointing it at the simulator: settings as an object; only the
+    credentials are variables, which Dagster's `EnvVar` reads when the run starts."""
+    credentials = {LOGIN_VARIABLE: LOGIN, API_KEY_VARIABLE: API_KEY}
+    for name, value in credentials.items():
         monkeypatch.setenv(name, value)
-    return dict(os.environ)
+    settings = Settings(
+        base_url=simulator.base_url,
+        data_dir=str(data_dir),
+        start_date="2024-10-01",
+        parallelism=4,
+        max_attempts=4,
+        timeout_seconds=5,
+        run_retries=0,
+        rules_file=str(RULES_FILE),
+    )
+    return Pipeline(settings, credentials)
+
+
+@pytest.fixture
+def pipeline_env(pipeline: Pipeline) -> dict[str, str]:
+    """The environment of a child process running `pipeline` (it reads `Settings.from_env()`)."""
+    return pipeline.env()
 
 
 # --- session-wide: no key in temporary files, one summary line per reliability suite ------------

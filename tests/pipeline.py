@@ -1,26 +1,37 @@
-"""Running real Dagster materializations in tests: definitions built from the test's environment."""
+"""Running real Dagster materializations in tests: definitions built from a `Settings` object.
+
+A test configures its run by building settings (`pipeline.with_settings(parallelism=1)`), never by
+changing `os.environ`; only the credentials travel as variables, as they do in production, where
+Dagster reads them through `EnvVar`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import Any
 
 from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult
 
-from lightsms_pipeline.definitions import MAIN_JOB, build_definitions
+from lightsms_pipeline.contract import INCOMING, MAIN_JOB
+from lightsms_pipeline.definitions import build_definitions
 from lightsms_pipeline.schedules import range_run_request
 from lightsms_pipeline.settings import Settings
 
 
 def materialize(
+    settings: Settings,
     start: date,
     end: date | None = None,
-    assets: Sequence[str] | None = ("incoming_messages",),
+    assets: Sequence[str] | None = (INCOMING,),
     *,
     raise_on_error: bool = True,
+    resources: Mapping[str, Any] | None = None,
 ) -> ExecuteInProcessResult:
     """One run over `start..end` (a single-run backfill), on the instance in DAGSTER_HOME."""
-    defs = build_definitions(Settings.from_env())
+    defs = build_definitions(settings, resources=resources)
     job = defs.resolve_job_def(MAIN_JOB)
     tags = range_run_request(start, end or start, run_key="test").tags
     selection = [AssetKey(a) for a in assets] if assets is not None else None
@@ -28,3 +39,29 @@ def materialize(
         return job.execute_in_process(
             instance=instance, tags=tags, asset_selection=selection, raise_on_error=raise_on_error
         )
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """The pipeline a test runs: its settings and the credentials' variables."""
+
+    settings: Settings
+    credentials: Mapping[str, str] = field(default_factory=dict)
+
+    def with_settings(self, **changes: Any) -> Pipeline:
+        return replace(self, settings=self.settings.replace(**changes))
+
+    def materialize(
+        self,
+        start: date,
+        end: date | None = None,
+        assets: Sequence[str] | None = (INCOMING,),
+        *,
+        raise_on_error: bool = True,
+    ) -> ExecuteInProcessResult:
+        return materialize(self.settings, start, end, assets, raise_on_error=raise_on_error)
+
+    def env(self) -> dict[str, str]:
+        """The environment of a child process running this pipeline (`Settings.from_env` there)."""
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("LIGHTSMS_")}
+        return {**inherited, **self.settings.to_env(), **self.credentials}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
-from conftest import API_KEY, LOGIN
+from conftest import API_KEY, LOGIN, RULES_FILE
 
 from lightsms_pipeline.cli import main, run_check
 from lightsms_pipeline.settings import Settings
@@ -48,12 +50,15 @@ def test_check_without_credentials_says_what_to_set(capsys):
 def test_demo_runs_the_main_job_on_the_simulator_and_prints_the_summary(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ):
+    # As a new user runs it: in a checkout (./rules.yaml declares the demo poll), nothing set.
     monkeypatch.chdir(tmp_path)
+    shutil.copy(RULES_FILE, tmp_path / "rules.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("LIGHTSMS_RULES_FILE", str(Path(__file__).resolve().parents[1] / "rules.yaml"))
-    for name in ("LIGHTSMS_BASE_URL", "LIGHTSMS_LOGIN", "LIGHTSMS_API_KEY", "LIGHTSMS_DATA_DIR"):
-        monkeypatch.delenv(name, raising=False)
+    for name in [n for n in os.environ if n.startswith("LIGHTSMS_")]:
+        monkeypatch.delenv(name)
+    environ_before = dict(os.environ)
     assert main(["demo", "--per-day", "80"]) == 0
+    assert dict(os.environ) == environ_before, "the demo configures its run without touching os.environ"
     out = capsys.readouterr().out
     assert "2025-01-13" in out and "2025-01-19" in out
     assert "subscribers opted out" in out and "lunch-2025-01" in out and "need a reply" in out

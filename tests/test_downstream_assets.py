@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from pipeline import materialize
 
 from lightsms_pipeline.definitions import build_definitions
 from lightsms_pipeline.rules.config import RulesFileError
@@ -28,8 +27,8 @@ def metadata(result, asset: str) -> dict[str, object]:
     return {k: v.value for k, v in mat.metadata.items()}
 
 
-def test_main_job_builds_every_dataset_with_matching_ui_metadata(pipeline_env, data_dir):
-    result = materialize(D13, D19, assets=None)
+def test_main_job_builds_every_dataset_with_matching_ui_metadata(pipeline, data_dir):
+    result = pipeline.materialize(D13, D19, assets=None)
     assert result.success
     for day in days(D13, D19):
         for asset in ("incoming_messages", "classified_messages", "support_inbox"):
@@ -47,44 +46,44 @@ def test_main_job_builds_every_dataset_with_matching_ui_metadata(pipeline_env, d
     assert [r["subscriber"] for r in rows] == opt_outs["subscriber"].to_pylist()
 
 
-def test_classified_messages_keep_every_incoming_row_and_column(pipeline_env, data_dir):
-    materialize(D13, D13, assets=("incoming_messages", "classified_messages"))
+def test_classified_messages_keep_every_incoming_row_and_column(pipeline, data_dir):
+    pipeline.materialize(D13, D13, assets=("incoming_messages", "classified_messages"))
     incoming = pq.read_table(data_dir / "incoming_messages" / f"date={D13}" / "part-0.parquet")
     classified = pq.read_table(data_dir / "classified_messages" / f"date={D13}" / "part-0.parquet")
     assert classified.select(incoming.column_names).to_pylist() == incoming.to_pylist()
     assert set(classified["class"].to_pylist()) <= {"opt_out", "poll_vote", "opt_in", "help", "other"}
 
 
-def test_support_inbox_is_exactly_the_other_messages(pipeline_env, data_dir):
-    materialize(D13, D13, assets=("incoming_messages", "classified_messages", "support_inbox"))
+def test_support_inbox_is_exactly_the_other_messages(pipeline, data_dir):
+    pipeline.materialize(D13, D13, assets=("incoming_messages", "classified_messages", "support_inbox"))
     classified = pq.read_table(data_dir / "classified_messages" / f"date={D13}" / "part-0.parquet")
     inbox = pq.read_table(data_dir / "support_inbox" / f"date={D13}" / "part-0.parquet")
     others = [r["id_sms"] for r in classified.to_pylist() if r["class"] == "other"]
     assert inbox["id_sms"].to_pylist() == others
 
 
-def test_opt_out_list_is_the_same_whatever_order_days_arrive(pipeline_env, data_dir, tmp_path, monkeypatch):
-    materialize(D13, D19, assets=None)
+def test_opt_out_list_is_the_same_whatever_order_days_arrive(pipeline, data_dir, tmp_path):
+    pipeline.materialize(D13, D19, assets=None)
     in_one_run = pq.read_table(data_dir / "opt_out_list.parquet")
     other_dir = tmp_path / "reverse"
     other_dir.mkdir()
-    monkeypatch.setenv("LIGHTSMS_DATA_DIR", str(other_dir))
+    pipeline = pipeline.with_settings(data_dir=str(other_dir))
     for day in reversed(days(D13, D19)):
-        assert materialize(day, day, assets=None).success
+        assert pipeline.materialize(day, day, assets=None).success
     day_by_day_reversed = pq.read_table(other_dir / "opt_out_list.parquet")
     assert day_by_day_reversed.equals(in_one_run)
 
 
-def test_refetching_an_old_day_updates_the_whole_history_assets(pipeline_env, data_dir):
-    materialize(date(2025, 1, 15), D19, assets=None)
+def test_refetching_an_old_day_updates_the_whole_history_assets(pipeline, data_dir):
+    pipeline.materialize(date(2025, 1, 15), D19, assets=None)
     later_only = pq.read_table(data_dir / "poll_results.parquet")
-    materialize(D13, date(2025, 1, 14), assets=None)
+    pipeline.materialize(D13, date(2025, 1, 14), assets=None)
     with_old_days = pq.read_table(data_dir / "poll_results.parquet")
     assert sum(with_old_days["votes"].to_pylist()) > sum(later_only["votes"].to_pylist())
 
 
-def test_downstream_day_without_upstream_fails_naming_the_day(pipeline_env):
-    result = materialize(D13, D13, assets=("classified_messages",), raise_on_error=False)
+def test_downstream_day_without_upstream_fails_naming_the_day(pipeline):
+    result = pipeline.materialize(D13, D13, assets=("classified_messages",), raise_on_error=False)
     assert not result.success
     message = result.get_step_failure_events()[0].step_failure_data.error.message
     assert "incoming_messages has no partition 2025-01-13" in message

@@ -12,7 +12,6 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import JAN_15
 from dagster import AssetKey, DagsterInstance
-from pipeline import materialize
 
 from lightsms_pipeline.schema import incoming_schema
 from lightsms_pipeline.simulator.faults import FaultPlan
@@ -45,8 +44,8 @@ def file_rows(path: Path) -> list[tuple[str, str, str, str | None, str | None, s
     )
 
 
-def test_single_day_writes_exactly_the_days_messages_with_the_schema(pipeline_env, data_dir, traffic):
-    result = materialize(JAN_15)
+def test_single_day_writes_exactly_the_days_messages_with_the_schema(pipeline, data_dir, traffic):
+    result = pipeline.materialize(JAN_15)
     assert result.success
     path = part(data_dir, JAN_15)
     table = pq.read_table(path)
@@ -56,8 +55,8 @@ def test_single_day_writes_exactly_the_days_messages_with_the_schema(pipeline_en
     assert table["sender_e164"].null_count < table.num_rows  # most senders are phone numbers
 
 
-def test_materialization_reports_rows_schema_path_preview_and_fetch_stats(pipeline_env, traffic):
-    result = materialize(JAN_15)
+def test_materialization_reports_rows_schema_path_preview_and_fetch_stats(pipeline, traffic):
+    result = pipeline.materialize(JAN_15)
     (mat,) = result.asset_materializations_for_node("incoming_messages")
     meta = mat.metadata
     assert meta["dagster/row_count"].value == len(traffic.day(JAN_15))
@@ -67,9 +66,9 @@ def test_materialization_reports_rows_schema_path_preview_and_fetch_stats(pipeli
     assert meta["distinct_senders"].value == len({m.sender for m in traffic.day(JAN_15)})
 
 
-def test_month_long_range_is_one_run_with_every_day(pipeline_env, data_dir, traffic, simulator):
+def test_month_long_range_is_one_run_with_every_day(pipeline, data_dir, traffic, simulator):
     start, end = date(2025, 1, 1), date(2025, 1, 31)
-    result = materialize(start, end)
+    result = pipeline.materialize(start, end)
     assert result.success
     with DagsterInstance.get() as instance:
         assert len(instance.get_run_records()) == 1
@@ -81,35 +80,35 @@ def test_month_long_range_is_one_run_with_every_day(pipeline_env, data_dir, traf
     assert simulator.stats.by_endpoint["incoming.php"] == 31
 
 
-def test_rerun_replaces_the_partition_never_appends(pipeline_env, data_dir, traffic):
-    materialize(JAN_15)
+def test_rerun_replaces_the_partition_never_appends(pipeline, data_dir, traffic):
+    pipeline.materialize(JAN_15)
     first = pq.read_table(part(data_dir, JAN_15))
-    materialize(JAN_15)
+    pipeline.materialize(JAN_15)
     second = pq.read_table(part(data_dir, JAN_15))
     assert second.num_rows == first.num_rows == len(traffic.day(JAN_15))
     assert second["id_sms"].to_pylist() == first["id_sms"].to_pylist()
     assert sorted(os.listdir(part(data_dir, JAN_15).parent)) == ["part-0.parquet"]
 
 
-def test_empty_day_writes_an_empty_file_with_the_full_schema(pipeline_env, data_dir, simulator):
+def test_empty_day_writes_an_empty_file_with_the_full_schema(pipeline, data_dir, simulator):
     empty = date(2025, 1, 20)
     simulator.traffic = Traffic(seed=7, per_day=60, empty_days=frozenset({empty}))
-    assert materialize(empty).success
+    assert pipeline.materialize(empty).success
     table = pq.read_table(part(data_dir, empty))
     assert table.num_rows == 0
     assert table.schema.remove_metadata() == incoming_schema("Europe/Vilnius")
 
 
-def test_pandas_reads_the_whole_dataset_with_a_date_column(pipeline_env, data_dir, traffic):
-    materialize(date(2025, 1, 14), date(2025, 1, 16))
+def test_pandas_reads_the_whole_dataset_with_a_date_column(pipeline, data_dir, traffic):
+    pipeline.materialize(date(2025, 1, 14), date(2025, 1, 16))
     df = pd.read_parquet(data_dir / "incoming_messages")
     assert len(df) == sum(len(traffic.day(date(2025, 1, d))) for d in (14, 15, 16))
     assert sorted(df["date"].astype(str).unique()) == ["2025-01-14", "2025-01-15", "2025-01-16"]
 
 
 @pytest.mark.parametrize("day", [date(2024, 10, 27), date(2025, 3, 30)], ids=["autumn-25h", "spring-23h"])
-def test_dst_days_keep_every_message_inside_the_local_day(pipeline_env, data_dir, traffic, day):
-    result = materialize(day)
+def test_dst_days_keep_every_message_inside_the_local_day(pipeline, data_dir, traffic, day):
+    result = pipeline.materialize(day)
     assert result.success
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks["received_at_inside_partition_day"]
@@ -120,12 +119,12 @@ def test_dst_days_keep_every_message_inside_the_local_day(pipeline_env, data_dir
     assert [t.astimezone(VILNIUS).date() for t in times] == [day] * len(times)
 
 
-def test_failed_day_keeps_its_previous_file_and_other_days_land(pipeline_env, data_dir, simulator):
+def test_failed_day_keeps_its_previous_file_and_other_days_land(pipeline, data_dir, simulator):
     d1, d2 = date(2025, 1, 15), date(2025, 1, 16)
-    materialize(d1, d2)
+    pipeline.materialize(d1, d2)
     before = part(data_dir, d2).read_bytes()
     simulator.faults = FaultPlan(fail_dates={d2.isoformat()})
-    result = materialize(d1, d2, raise_on_error=False)
+    result = pipeline.materialize(d1, d2, raise_on_error=False)
     assert not result.success
     failure = result.get_step_failure_events()[0].step_failure_data.error
     assert failure is not None and "2025-01-16" in failure.message and "incoming.php" in failure.message
@@ -137,11 +136,11 @@ def test_failed_day_keeps_its_previous_file_and_other_days_land(pipeline_env, da
     ]
     assert landed == [d1.isoformat()]
     simulator.faults = None
-    assert materialize(d2).success
+    assert pipeline.materialize(d2).success
 
 
-def test_asset_checks_pass_on_good_data(pipeline_env):
-    result = materialize(JAN_15)
+def test_asset_checks_pass_on_good_data(pipeline):
+    result = pipeline.materialize(JAN_15)
     evaluations = result.get_asset_check_evaluations()
     assert {e.check_name for e in evaluations} == {
         "id_sms_unique",
@@ -152,10 +151,12 @@ def test_asset_checks_pass_on_good_data(pipeline_env):
 
 
 def test_step_retry_heals_a_transient_outage_without_refetching_landed_days(
-    pipeline_env, data_dir, simulator, monkeypatch
+    pipeline, data_dir, simulator, monkeypatch
 ):
-    monkeypatch.setenv("LIGHTSMS_RUN_RETRIES", "1")
-    monkeypatch.setenv("LIGHTSMS_RUN_RETRY_DELAY_SECONDS", "0")
+    pipeline = pipeline.with_settings(
+        run_retries=1,
+        run_retry_delay_seconds=0,
+    )
     d1, d2 = date(2025, 1, 15), date(2025, 1, 16)
     # d2's first four requests fail: the client's whole budget, so the first attempt fails.
     simulator.faults = FaultPlan(script=[], fail_dates={d2.isoformat()})
@@ -170,24 +171,22 @@ def test_step_retry_heals_a_transient_outage_without_refetching_landed_days(
         return original(endpoint, date_param)
 
     monkeypatch.setattr(simulator.faults, "choose", outage_then_recovery)
-    result = materialize(d1, d2)
+    result = pipeline.materialize(d1, d2)
     assert result.success
     assert part(data_dir, d2).exists()
     requested = [p.get("date") for p in simulator.log]
     assert requested.count(d1.isoformat()) == 1  # landed in the first attempt, kept on the retry
 
 
-def test_xml_responses_give_the_same_partition_as_json(pipeline_env, data_dir, traffic, monkeypatch):
-    monkeypatch.setenv("LIGHTSMS_RESPONSE_FORMAT", "xml")
-    assert materialize(JAN_15).success
+def test_xml_responses_give_the_same_partition_as_json(pipeline, data_dir, traffic, monkeypatch):
+    pipeline = pipeline.with_settings(response_format="xml")
+    assert pipeline.materialize(JAN_15).success
     assert file_rows(part(data_dir, JAN_15)) == expected_rows(traffic, JAN_15)
 
 
-def test_sender_hash_salt_publishes_keyed_hashes_instead_of_numbers(
-    pipeline_env, data_dir, traffic, monkeypatch
-):
-    monkeypatch.setenv("LIGHTSMS_SENDER_HASH_SALT", "pepper")
-    assert materialize(JAN_15, assets=None).success
+def test_sender_hash_salt_publishes_keyed_hashes_instead_of_numbers(pipeline, data_dir, traffic, monkeypatch):
+    pipeline = pipeline.with_settings(sender_hash_salt="pepper")
+    assert pipeline.materialize(JAN_15, assets=None).success
     senders = {m.sender for m in traffic.day(JAN_15)}
     for asset in ("incoming_messages", "classified_messages", "support_inbox"):
         table = pq.read_table(data_dir / asset / f"date={JAN_15}" / "part-0.parquet")

@@ -7,7 +7,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from pipeline import materialize
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -25,8 +24,8 @@ def test_readme_starts_with_the_two_commands():
 
 
 @pytest.mark.slow
-def test_reading_snippets_work_on_a_materialized_week(pipeline_env, data_dir, monkeypatch, capsys):
-    assert materialize(date(2025, 1, 14), date(2025, 1, 16), assets=None).success
+def test_reading_snippets_work_on_a_materialized_week(pipeline, data_dir, monkeypatch, capsys):
+    assert pipeline.materialize(date(2025, 1, 14), date(2025, 1, 16), assets=None).success
     monkeypatch.chdir(data_dir.parent)
     (code,) = python_blocks("Reading the data")
     namespace: dict[str, object] = {}
@@ -35,3 +34,12 @@ def test_reading_snippets_work_on_a_materialized_week(pipeline_env, data_dir, mo
     assert namespace["t"].num_rows > 0  # type: ignore[union-attr]
     assert len(namespace["stops"]) > 0  # type: ignore[arg-type]
     assert "2025-01-16" in capsys.readouterr().out  # DuckDB printed its per-day table
+
+
+def test_configuration_snippet_builds_the_code_location_from_a_settings_object():
+    (code,) = python_blocks("Configuration")
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    defs = namespace["defs"]
+    assert defs.resources["dataset"].data_dir == "s3://bucket/lightsms"  # type: ignore[attr-defined]
+    assert defs.resolve_assets_def("incoming_messages").partitions_def.timezone == "Europe/Riga"  # type: ignore[attr-defined]

@@ -6,21 +6,16 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from dagster import build_schedule_context
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from lightsms_pipeline.definitions import build_definitions
+from lightsms_pipeline.schedules import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 from lightsms_pipeline.settings import Settings
 
 VILNIUS = ZoneInfo("Europe/Vilnius")
 
 
 def run_request(name: str, when: datetime, **overrides: str):
-    env = {
-        "LIGHTSMS_LOGIN": "x",
-        "LIGHTSMS_API_KEY": "y",
-        **{f"LIGHTSMS_{k.upper()}": v for k, v in overrides.items()},
-    }
-    defs = build_definitions(Settings.from_env(env))
+    defs = build_definitions(Settings.validated(overrides))
     schedule = defs.get_schedule_def(name)
     (request,) = list(
         schedule.evaluate_tick(build_schedule_context(scheduled_execution_time=when)).run_requests
@@ -29,7 +24,7 @@ def run_request(name: str, when: datetime, **overrides: str):
 
 
 def requested_range(request) -> tuple[str, str]:
-    return request.tags[ASSET_PARTITION_RANGE_START_TAG], request.tags[ASSET_PARTITION_RANGE_END_TAG]
+    return request.tags[PARTITION_RANGE_START_TAG], request.tags[PARTITION_RANGE_END_TAG]
 
 
 def test_daily_schedule_asks_for_yesterday_and_two_lookback_days():

@@ -95,7 +95,7 @@ def build_incoming_messages(
             timezone=settings.timezone,
             region=region,
             parallelism=settings.parallelism,
-            sender_hash_salt=settings.sender_hash_salt,
+            sender_hash_salt=settings.salt,
             run_id=context.run_id,
             resume=context.retry_number > 0,
         )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dagster import ConfigurableResource
 
+from lightsms_pipeline.settings import Settings
 from lightsms_pipeline.storage import Dataset
 
 
 class ParquetDatasetResource(ConfigurableResource):  # type: ignore[type-arg]
-    data_dir: str = "data"
+    data_dir: str = Settings().data_dir
 
     def get_dataset(self) -> Dataset:
         return Dataset(self.data_dir)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
 
 from lightsms_pipeline.client import LightSMSClient, RetryPolicy
-from lightsms_pipeline.contract import DEFAULT_BASE_URL
+from lightsms_pipeline.settings import Settings
+
+_DEFAULTS = Settings()
 
 
 class LightSMSResource(ConfigurableResource):  # type: ignore[type-arg]
@@ -18,13 +22,29 @@ class LightSMSResource(ConfigurableResource):  # type: ignore[type-arg]
 
     login: str
     api_key: str = Field(repr=False)  # pydantic would print it in repr() and str() of the resource
-    base_url: str = DEFAULT_BASE_URL
-    response_format: str = "json"
-    max_attempts: int = 6
-    timeout_seconds: float = 30.0
-    pool_size: int = 16
+    # Defaults are the settings' own (one place): built without settings, the resource behaves
+    # as `build_definitions(Settings())` configures it.
+    base_url: str = _DEFAULTS.base_url
+    response_format: str = _DEFAULTS.response_format
+    max_attempts: int = _DEFAULTS.max_attempts
+    timeout_seconds: float = _DEFAULTS.timeout_seconds
+    pool_size: int = _DEFAULTS.parallelism
 
     _client: LightSMSClient | None = PrivateAttr(default=None)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, login: Any, api_key: Any) -> LightSMSResource:
+        """The account with the transport `settings`; `login`/`api_key` as `EnvVar` in a
+        deployment (the demo passes its throw-away simulator key as a plain value)."""
+        return cls(
+            login=login,
+            api_key=api_key,
+            base_url=settings.base_url,
+            response_format=settings.response_format,
+            max_attempts=settings.max_attempts,
+            timeout_seconds=settings.timeout_seconds,
+            pool_size=settings.parallelism,
+        )
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         self._client = None

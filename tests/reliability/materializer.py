@@ -12,19 +12,22 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
-# The child runs the same one-run backfill as tests/pipeline.py, on the instance in DAGSTER_HOME.
+# The child runs the same one-run backfill as tests/pipeline.py, on the instance in DAGSTER_HOME,
+# configured by its environment as a deployed process is.
 # With a gate (argv 3), it says it is ready once Dagster is imported and waits for `<gate>.go`,
 # so two children start materializing at the same moment however long their imports take.
 CHILD = """
 import os, sys, time
 from datetime import date
 from pipeline import materialize
+from lightsms_pipeline.settings import Settings
 if len(sys.argv) > 3:
     open(sys.argv[3] + ".ready." + str(os.getpid()), "w").close()
     deadline = time.monotonic() + 120
     while not os.path.exists(sys.argv[3] + ".go") and time.monotonic() < deadline:
         time.sleep(0.01)
-result = materialize(date.fromisoformat(sys.argv[1]), date.fromisoformat(sys.argv[2]), raise_on_error=False)
+first, last = date.fromisoformat(sys.argv[1]), date.fromisoformat(sys.argv[2])
+result = materialize(Settings.from_env(), first, last, raise_on_error=False)
 sys.exit(0 if result.success else 1)
 """
 

@@ -7,8 +7,6 @@ import json
 from datetime import date, timedelta
 from pathlib import Path
 
-from pipeline import materialize
-
 from lightsms_pipeline.simulator.server import SimulatorServer
 from reliability.conftest import SuiteSummary
 from reliability.partition_files import Row, day_range, file_rows, part_path, temp_files
@@ -63,17 +61,17 @@ def refused_bodies(first: date) -> dict[date, tuple[bytes, str, tuple[tuple[str,
 
 
 def test_a_refused_body_fails_its_day_only_and_leaves_the_previous_file_byte_for_byte(
-    pipeline_env, simulator: SimulatorServer, data_dir: Path, summary: SuiteSummary
+    pipeline, simulator: SimulatorServer, data_dir: Path, summary: SuiteSummary
 ) -> None:
     first, clean = date(2025, 1, 13), date(2025, 1, 23)
     days = day_range(first, clean)
-    assert materialize(first, clean).success
+    assert pipeline.materialize(first, clean).success
     before = {d: part_path(data_dir, d).read_bytes() for d in days}
     bodies = refused_bodies(first)
     for day, (payload, _, headers) in bodies.items():
         simulator.serve_body(payload, day=day.isoformat(), headers=headers)
 
-    result = materialize(first, clean, raise_on_error=False)
+    result = pipeline.materialize(first, clean, raise_on_error=False)
 
     assert not result.success
     error = result.get_step_failure_events()[0].step_failure_data.error
@@ -90,7 +88,7 @@ def test_a_refused_body_fails_its_day_only_and_leaves_the_previous_file_byte_for
 
 
 def test_records_outside_the_day_and_ids_repeated_across_days_land_exactly_and_are_flagged(
-    pipeline_env, simulator: SimulatorServer, data_dir: Path, summary: SuiteSummary
+    pipeline, simulator: SimulatorServer, data_dir: Path, summary: SuiteSummary
 ) -> None:
     d1, d2 = date(2025, 1, 15), date(2025, 1, 16)
     huge = "😀 STOP\x00 " * 150_000
@@ -108,7 +106,7 @@ def test_records_outside_the_day_and_ids_repeated_across_days_land_exactly_and_a
     simulator.serve_body(json.dumps(day_one).encode(), day=d1.isoformat())
     simulator.serve_body(json.dumps(day_two, ensure_ascii=False).encode(), day=d2.isoformat())
 
-    result = materialize(d1, d2)
+    result = pipeline.materialize(d1, d2)
 
     assert result.success
 

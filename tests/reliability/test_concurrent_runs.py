@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import API_KEY, LOGIN
 from dagster import DagsterInstance, DagsterRunStatus
-from pipeline import materialize
+from pipeline import Pipeline
 
 from lightsms_pipeline.ingest import RUN_ID_KEY
 from lightsms_pipeline.simulator.faults import FaultPlan
@@ -42,6 +42,7 @@ class ClockedPlan(FaultPlan):
 
 @pytest.mark.slow
 def test_two_runs_over_the_same_days_at_once_leave_whole_files_from_one_run_or_the_other(
+    pipeline: Pipeline,
     subprocess_env: dict[str, str],
     simulator: SimulatorServer,
     traffic: Traffic,
@@ -60,7 +61,7 @@ def test_two_runs_over_the_same_days_at_once_leave_whole_files_from_one_run_or_t
     gate = tmp_path / "gate"
     # An instance in use, as in a deployment: two processes creating a fresh SQLite instance's
     # tables at the same moment race in Dagster's schema migration, before any of our code runs.
-    warm_up = materialize(date(2025, 1, 2))
+    warm_up = pipeline.materialize(date(2025, 1, 2))
     with SimulatorServer(other_traffic, login=OTHER_LOGIN, api_key=API_KEY, faults=plans[1]) as other:
         other_env = {**env, "LIGHTSMS_BASE_URL": other.base_url, "LIGHTSMS_LOGIN": OTHER_LOGIN}
         with (

@@ -7,7 +7,7 @@ from datetime import date
 import pyarrow.parquet as pq
 import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance
-from pipeline import materialize
+from pipeline import Pipeline
 
 from lightsms_pipeline.simulator.faults import FaultKind, FaultPlan
 from lightsms_pipeline.simulator.server import SimulatorServer
@@ -42,7 +42,7 @@ def traffic() -> Traffic:
     ids=["json-60-days-over-dst", "xml-20-days-over-dst"],
 )
 def test_backfill_through_mixed_faults_equals_ground_truth_message_for_message(
-    pipeline_env: dict[str, str],
+    pipeline: Pipeline,
     simulator: SimulatorServer,
     traffic: Traffic,
     data_dir,
@@ -53,14 +53,16 @@ def test_backfill_through_mixed_faults_equals_ground_truth_message_for_message(
     end: date,
 ) -> None:
     assert abs(sum(MIXED_FAULTS.values()) - 0.2) < 1e-9
-    monkeypatch.setenv("LIGHTSMS_RESPONSE_FORMAT", response_format)
-    monkeypatch.setenv("LIGHTSMS_PARALLELISM", "6")
-    monkeypatch.setenv("LIGHTSMS_TIMEOUT_SECONDS", "0.5")  # below slow_seconds: a slow answer times out
-    # 0.2 ** 8: a day exhausting its attempts is a one-in-millions event; the step retry covers it,
-    # and the rare double error 6 (an AuthenticationError by design, see the API notes).
-    monkeypatch.setenv("LIGHTSMS_MAX_ATTEMPTS", "8")
-    monkeypatch.setenv("LIGHTSMS_RUN_RETRIES", "1")
-    monkeypatch.setenv("LIGHTSMS_RUN_RETRY_DELAY_SECONDS", "0.2")
+    pipeline = pipeline.with_settings(
+        response_format=response_format,
+        parallelism=6,
+        timeout_seconds=0.5,  # below slow_seconds: a slow answer times out
+        # 0.2 ** 8: a day exhausting its attempts is a one-in-millions event; the step retry covers
+        # it, and the rare double error 6 (an AuthenticationError by design, see the API notes).
+        max_attempts=8,
+        run_retries=1,
+        run_retry_delay_seconds=0.2,
+    )
     simulator.faults = FaultPlan(
         rates=MIXED_FAULTS,
         # Every kind at least once, each followed by a clean answer (the first requests are
@@ -73,7 +75,7 @@ def test_backfill_through_mixed_faults_equals_ground_truth_message_for_message(
     )
     days = day_range(start, end)
 
-    result = materialize(start, end)
+    result = pipeline.materialize(start, end)
 
     assert result.success
     stats = simulator.stats

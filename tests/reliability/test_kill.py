@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from pipeline import materialize
+from pipeline import Pipeline
 
 from lightsms_pipeline.simulator.faults import FaultPlan
 from lightsms_pipeline.simulator.server import SimulatorServer
@@ -27,6 +27,7 @@ def traffic() -> Traffic:
 
 @pytest.mark.slow
 def test_sigkill_mid_backfill_leaves_whole_old_or_whole_new_files_and_a_rerun_completes_the_set(
+    pipeline: Pipeline,
     subprocess_env: dict[str, str],
     simulator: SimulatorServer,
     traffic: Traffic,
@@ -36,7 +37,7 @@ def test_sigkill_mid_backfill_leaves_whole_old_or_whole_new_files_and_a_rerun_co
 ) -> None:
     start, end = date(2025, 1, 1), date(2025, 1, 24)
     days = day_range(start, end)
-    assert materialize(start, end).success
+    assert pipeline.materialize(start, end).success
     old = {d: file_rows(part_path(data_dir, d)) for d in days}
     assert all(old[d] == expected_rows(traffic, d) for d in days)
     inode = {d: part_path(data_dir, d).stat().st_ino for d in days}
@@ -74,7 +75,7 @@ def test_sigkill_mid_backfill_leaves_whole_old_or_whole_new_files_and_a_rerun_co
     assert len(frame) == sum(len(file_rows(part_path(data_dir, d))) for d in days)
 
     simulator.faults = None
-    assert materialize(start, end).success
+    assert pipeline.materialize(start, end).success
     for day in days:
         assert file_rows(part_path(data_dir, day)) == new[day]
     summary.add("files after the kill", len(days))

@@ -9,7 +9,6 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from dagster import DagsterEventType, DagsterInstance
-from pipeline import materialize
 
 from lightsms_pipeline.definitions import build_definitions
 from lightsms_pipeline.ingest import ASSET, RUN_ID_KEY
@@ -60,15 +59,14 @@ def step_events(run_id: str, kind: DagsterEventType) -> list:
         ]
 
 
-def test_default_settings_retry_the_step_after_a_delay(pipeline_env, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("LIGHTSMS_RUN_RETRIES")
-    policy = build_definitions(Settings.from_env()).resolve_assets_def(ASSET).node_def.retry_policy
+def test_default_settings_retry_the_step_after_a_delay() -> None:
+    policy = build_definitions(Settings()).resolve_assets_def(ASSET).node_def.retry_policy
     assert policy is not None and policy.max_retries >= 1 and policy.delay and policy.delay >= 10
 
 
 @pytest.mark.slow
 def test_days_that_always_fail_fail_alone_named_and_keep_their_previous_files(
-    pipeline_env,
+    pipeline,
     simulator: SimulatorServer,
     traffic: Traffic,
     data_dir: Path,
@@ -77,12 +75,14 @@ def test_days_that_always_fail_fail_alone_named_and_keep_their_previous_files(
 ) -> None:
     start, end = date(2025, 1, 13), date(2025, 1, 21)
     days = day_range(start, end)
-    assert materialize(start, end).success
+    assert pipeline.materialize(start, end).success
     before = {d: part_path(data_dir, d).read_bytes() for d in days}
-    monkeypatch.setenv("LIGHTSMS_MAX_ATTEMPTS", "3")
-    monkeypatch.setenv("LIGHTSMS_TIMEOUT_SECONDS", "0.3")
-    monkeypatch.setenv("LIGHTSMS_RUN_RETRIES", "1")  # the retry policy is in force, and fails again
-    monkeypatch.setenv("LIGHTSMS_RUN_RETRY_DELAY_SECONDS", "0")
+    pipeline = pipeline.with_settings(
+        max_attempts=3,
+        timeout_seconds=0.3,
+        run_retries=1,  # the retry policy is in force, and fails again
+        run_retry_delay_seconds=0,
+    )
     simulator.faults = OutagePlan(
         failing={d.isoformat(): kind for d, (kind, _) in PERSISTENT.items()},
         slow_seconds=0.6,
@@ -90,7 +90,7 @@ def test_days_that_always_fail_fail_alone_named_and_keep_their_previous_files(
     )
 
     earlier_requests = len(simulator.log)
-    result = materialize(start, end, raise_on_error=False)
+    result = pipeline.materialize(start, end, raise_on_error=False)
 
     assert not result.success
     (failure,) = result.get_step_failure_events()
@@ -114,7 +114,7 @@ def test_days_that_always_fail_fail_alone_named_and_keep_their_previous_files(
     assert temp_files(data_dir) == []
 
     simulator.faults = None
-    assert materialize(min(PERSISTENT), max(PERSISTENT)).success
+    assert pipeline.materialize(min(PERSISTENT), max(PERSISTENT)).success
     for day in PERSISTENT:
         assert compare(part_path(data_dir, day), expected_rows(traffic, day)).exact
     summary.add("days failed for good", len(PERSISTENT))
@@ -125,7 +125,7 @@ def test_days_that_always_fail_fail_alone_named_and_keep_their_previous_files(
 
 @pytest.mark.slow
 def test_a_passing_outage_heals_through_step_retries_without_a_person(
-    pipeline_env,
+    pipeline,
     simulator: SimulatorServer,
     traffic: Traffic,
     data_dir: Path,
@@ -134,16 +134,18 @@ def test_a_passing_outage_heals_through_step_retries_without_a_person(
 ) -> None:
     start, end = date(2025, 2, 3), date(2025, 2, 6)
     days = day_range(start, end)
-    monkeypatch.setenv("LIGHTSMS_PARALLELISM", "1")  # requests in day order: the script is exact
-    monkeypatch.setenv("LIGHTSMS_MAX_ATTEMPTS", "3")
-    monkeypatch.setenv("LIGHTSMS_RUN_RETRIES", "2")
-    monkeypatch.setenv("LIGHTSMS_RUN_RETRY_DELAY_SECONDS", "0.1")
+    pipeline = pipeline.with_settings(
+        parallelism=1,  # requests in day order: the script is exact
+        max_attempts=3,
+        run_retries=2,
+        run_retry_delay_seconds=0.1,
+    )
     # Step attempt 1: every day exhausts its 3 attempts. Attempt 2: the first day gets error 6
     # twice in a row, an AuthenticationError by design (refresh the timestamp once, then fail).
     outage = [FaultKind.HTTP_503, FaultKind.RESET, FaultKind.HTML] * len(days)
     simulator.faults = FaultPlan(script=[*outage, FaultKind.STALE_TIMESTAMP, FaultKind.STALE_TIMESTAMP])
 
-    result = materialize(start, end)
+    result = pipeline.materialize(start, end)
 
     assert result.success
     assert len(step_events(result.run_id, DagsterEventType.STEP_UP_FOR_RETRY)) == 2

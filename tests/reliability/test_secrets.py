@@ -20,7 +20,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 from conftest import API_KEY, LOGIN
 from dagster import DagsterInstance
-from pipeline import materialize
+from pipeline import Pipeline
 
 from lightsms_pipeline.client import LightSMSClient, RetryPolicy
 from lightsms_pipeline.errors import LightSMSError
@@ -75,7 +75,7 @@ def dagster_texts() -> list[str]:
 
 @pytest.mark.slow
 def test_the_api_key_never_reaches_storage_logs_data_or_error_texts(
-    pipeline_env: dict[str, str],
+    pipeline: Pipeline,
     subprocess_env: dict[str, str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -87,10 +87,9 @@ def test_the_api_key_never_reaches_storage_logs_data_or_error_texts(
     texts: list[str] = []
     start, end = date(2025, 1, 13), date(2025, 1, 15)
     with SimulatorServer(Traffic(seed=5, per_day=40), login=LOGIN, api_key=SECRET) as sim:
-        monkeypatch.setenv("LIGHTSMS_BASE_URL", sim.base_url)
         monkeypatch.setenv("LIGHTSMS_API_KEY", SECRET)
-        monkeypatch.setenv("LIGHTSMS_MAX_ATTEMPTS", "3")
-        assert materialize(start, end).success
+        pipeline = pipeline.with_settings(base_url=sim.base_url, max_attempts=3)
+        assert pipeline.materialize(start, end).success
         sim.faults = FaultPlan(
             rates={
                 FaultKind.HTTP_500: 0.2,
@@ -101,12 +100,12 @@ def test_the_api_key_never_reaches_storage_logs_data_or_error_texts(
             script=[FaultKind.STALE_TIMESTAMP],
             seed=3,
         )
-        materialize(start, end, raise_on_error=False)
+        pipeline.materialize(start, end, raise_on_error=False)
         sim.faults = FaultPlan(fail_dates={"2025-01-14"})
-        assert not materialize(start, end, raise_on_error=False).success
+        assert not pipeline.materialize(start, end, raise_on_error=False).success
         sim.faults = None
         monkeypatch.setenv("LIGHTSMS_API_KEY", WRONG_KEY)
-        refused = materialize(start, end, raise_on_error=False)
+        refused = pipeline.materialize(start, end, raise_on_error=False)
         assert not refused.success
         assert "LIGHTSMS_API_KEY" in refused.get_step_failure_events()[0].step_failure_data.error.to_string()
         monkeypatch.setenv("LIGHTSMS_API_KEY", SECRET)
