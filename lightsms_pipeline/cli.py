@@ -9,6 +9,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Sequence
@@ -28,6 +29,32 @@ DEMO_LOGIN = "demo"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    already_running = set(threading.enumerate())
+    code = _main(argv)
+    left = threads_left_running(already_running)
+    if left:
+        # A thread of ours alive while the interpreter shuts down runs into a frozen, half-torn
+        # runtime (it is how a daemon thread aborts a process at exit): every command stops what
+        # it started before it returns, and this says so loudly if one did not.
+        print(f"error: threads still running at exit: {', '.join(left)}", file=sys.stderr)
+        return code or 1
+    return code
+
+
+THREAD_EXIT_GRACE_SECONDS = 2.0
+
+
+def threads_left_running(already_running: set[threading.Thread]) -> list[str]:
+    """Threads of ours (all named `lightsms…`) started since `already_running` that are still alive
+    after a short wait (a connection thread ends a moment after its client hung up)."""
+    ours = [t for t in threading.enumerate() if t.name.startswith("lightsms") and t not in already_running]
+    deadline = time.monotonic() + THREAD_EXIT_GRACE_SECONDS
+    for thread in ours:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    return sorted(t.name for t in ours if t.is_alive())
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="lightsms-pipeline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
