@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
+import signal
 import subprocess
 import sys
+import threading
+import time
 import warnings
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from types import FrameType
 from zoneinfo import ZoneInfo
 
 from lightsms_pipeline.client import LightSMSClient, RetryPolicy
@@ -24,6 +29,32 @@ DEMO_LOGIN = "demo"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    already_running = set(threading.enumerate())
+    code = _main(argv)
+    left = threads_left_running(already_running)
+    if left:
+        # A thread of ours alive while the interpreter shuts down runs into a frozen, half-torn
+        # runtime (it is how a daemon thread aborts a process at exit): every command stops what
+        # it started before it returns, and this says so loudly if one did not.
+        print(f"error: threads still running at exit: {', '.join(left)}", file=sys.stderr)
+        return code or 1
+    return code
+
+
+THREAD_EXIT_GRACE_SECONDS = 2.0
+
+
+def threads_left_running(already_running: set[threading.Thread]) -> list[str]:
+    """Threads of ours (all named `lightsms…`) started since `already_running` that are still alive
+    after a short wait (a connection thread ends a moment after its client hung up)."""
+    ours = [t for t in threading.enumerate() if t.name.startswith("lightsms") and t not in already_running]
+    deadline = time.monotonic() + THREAD_EXIT_GRACE_SECONDS
+    for thread in ours:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    return sorted(t.name for t in ours if t.is_alive())
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="lightsms-pipeline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -205,10 +236,72 @@ def run_dev(ui_port: int, simulator_port: int) -> int:
             "-p",
             str(ui_port),
         ]
-        try:
-            return subprocess.call(cmd, env=env)
-        except KeyboardInterrupt:
-            return 0
+        return run_until_stopped(cmd, env)
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# `dagster dev` stops its webserver, daemon and code server one after the other; on a loaded
+# two-core machine that took 17-21 s (measured), so the limit leaves room before killing.
+DEV_STOP_TIMEOUT_SECONDS = 45.0
+
+
+def run_until_stopped(
+    cmd: Sequence[str], env: dict[str, str], timeout: float = DEV_STOP_TIMEOUT_SECONDS
+) -> int:
+    """Run `cmd` in a process group of its own until it exits, or until this process gets SIGINT,
+    SIGTERM or SIGHUP; then pass the signal on to the whole group (SIGINT stays SIGINT, the others
+    become SIGTERM, which `dagster dev` treats as Ctrl-C), give it `timeout` seconds, and SIGKILL
+    whatever is left. A second signal kills at once.
+
+    Without this, SIGTERM (a supervisor, `kill PID`) killed only this process and orphaned
+    `dagster dev` with its webserver, daemon and code server; and started from a script (SIGINT
+    ignored, inherited by `dagster dev`, which maps SIGTERM to its SIGINT handler) nothing could
+    stop them. Our own handlers are reset to the default by exec, so the child starts with
+    working SIGINT and SIGTERM. A stop on request returns 0; otherwise the child's exit code.
+    """
+    received: list[int] = []
+
+    def remember(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+
+    previous = {sig: signal.signal(sig, remember) for sig in STOP_SIGNALS}
+    try:
+        process = subprocess.Popen(cmd, env=env, start_new_session=True)
+        group = process.pid
+        while not received:
+            try:
+                return process.wait(timeout=0.2)
+            except subprocess.TimeoutExpired:
+                pass
+        _signal_group(group, signal.SIGINT if received[0] == signal.SIGINT else signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _group_alive(group, process) and time.monotonic() < deadline and len(received) == 1:
+            time.sleep(0.1)
+        if _group_alive(group, process):
+            why = "a second signal" if len(received) > 1 else f"still running after {timeout:.0f} s"
+            print(f"dagster dev {why}; killing it", file=sys.stderr)
+            _signal_group(group, signal.SIGKILL)
+        process.wait()
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _signal_group(group: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, sig)
+
+
+def _group_alive(group: int, leader: subprocess.Popen[bytes]) -> bool:
+    """Whether any process of the group still runs: the leader (reaped here, so that its zombie
+    does not count) or any process it started."""
+    leader.poll()
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 if __name__ == "__main__":

@@ -349,6 +349,7 @@ class SimulatorServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        httpd.join_handlers(timeout=5)
 
     def __enter__(self) -> SimulatorServer:
         return self.start()
@@ -524,13 +525,37 @@ class _HTTPServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
         self._open: set[socket.socket] = set()
+        self._handlers: set[threading.Thread] = set()
         self._open_lock = threading.Lock()
         super().__init__(address, handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
+        # ThreadingMixIn's own, except that the handler thread is remembered, so that stop() can
+        # wait for it: no thread of ours may outlive stop() (or run into interpreter shutdown).
+        thread = threading.Thread(
+            target=self._handle_and_forget,
+            args=(request, client_address),
+            name=f"lightsms-simulator-connection:{self.server_address[1]}",
+            daemon=True,
+        )
         with self._open_lock:
             self._open.add(request)
-        super().process_request(request, client_address)
+            self._handlers.add(thread)
+        thread.start()
+
+    def _handle_and_forget(self, request: Any, client_address: Any) -> None:
+        try:
+            self.process_request_thread(request, client_address)
+        finally:
+            with self._open_lock:
+                self._handlers.discard(threading.current_thread())
+
+    def join_handlers(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        with self._open_lock:
+            handlers = list(self._handlers)
+        for thread in handlers:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def shutdown_request(self, request: Any) -> None:
         with self._open_lock:
