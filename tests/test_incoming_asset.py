@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from conftest import JAN_15
-from dagster import AssetKey, DagsterInstance
+from dagster import AssetKey, DagsterEventType, DagsterInstance
 from pipeline import materialize
 from reliability.partition_files import expected_rows, file_rows, part_path
 
@@ -150,7 +150,13 @@ def test_step_retry_heals_a_transient_outage_without_refetching_landed_days(
     result = materialize(d1, d2)
     assert result.success
     assert part_path(data_dir, d2).exists()
+    with DagsterInstance.get() as instance:
+        kinds = [r.dagster_event.event_type for r in instance.all_logs(result.run_id) if r.dagster_event]
+    # It healed through one step retry: the step failed, was restarted, and asked for d2 again.
+    assert kinds.count(DagsterEventType.STEP_UP_FOR_RETRY) == 1
+    assert kinds.count(DagsterEventType.STEP_RESTARTED) == 1
     requested = [p.get("date") for p in simulator.log]
+    assert requested.count(d2.isoformat()) == 5  # the client's 4 attempts, then the retry's one
     assert requested.count(d1.isoformat()) == 1  # landed in the first attempt, kept on the retry
 
 
