@@ -6,12 +6,14 @@ are read by `responses.parse_body`, where the API's quirks live.
 
 from __future__ import annotations
 
+import email.utils
 import logging
+import math
 import random
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Literal
 
 import requests
@@ -21,7 +23,7 @@ from tenacity import (
     Retrying,
     retry_if_exception_type,
     stop_after_attempt,
-    stop_after_delay,
+    stop_before_delay,
 )
 
 from lightsms_pipeline.contract import API_DATETIME_FORMAT
@@ -48,7 +50,12 @@ ResponseFormat = Literal["json", "xml"]
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How hard to try before a transient fault becomes `UnavailableError`."""
+    """How hard to try before a transient fault becomes `UnavailableError`.
+
+    At most `attempts` requests; between them a full-jitter exponential backoff (`backoff_delay`)
+    or the server's `Retry-After`, capped at `max_retry_after`; and no sleep that would end past
+    `total_seconds` after the first attempt started: the request gives up instead.
+    """
 
     attempts: int = 6
     backoff_initial: float = 0.2
@@ -267,11 +274,8 @@ class LightSMSClient:
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
-            backoff = min(policy.backoff_max, policy.backoff_initial * 2 ** (state.attempt_number - 1))
-            delay = random.uniform(0, backoff)  # full jitter: parallel days don't retry in lockstep
-            if isinstance(exc, _Transient) and exc.retry_after is not None:
-                delay = max(delay, min(exc.retry_after, policy.max_retry_after))
-            return delay
+            retry_after = exc.retry_after if isinstance(exc, _Transient) else None
+            return backoff_delay(policy, state.attempt_number, retry_after)
 
         def before_sleep(state: RetryCallState) -> None:
             self.stats.add(retries=1)
@@ -279,7 +283,8 @@ class LightSMSClient:
             log.info("LightSMS %s%s: %s; retrying", endpoint, f" for {window}" if window else "", exc)
 
         retrying = Retrying(
-            stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.total_seconds),
+            # stop_before_delay: a wait that would end past the budget is not slept; we give up.
+            stop=stop_after_attempt(policy.attempts) | stop_before_delay(policy.total_seconds),
             wait=wait,
             retry=retry_if_exception_type(_Transient),
             before_sleep=before_sleep,
@@ -302,11 +307,41 @@ class LightSMSClient:
             ) from None
 
 
+def backoff_delay(
+    policy: RetryPolicy,
+    attempt_number: int,
+    retry_after: float | None = None,
+    rng: random.Random | None = None,
+) -> float:
+    """Seconds to wait after failed attempt `attempt_number` (1-based).
+
+    Full jitter (uniform in [0, min(backoff_max, backoff_initial * 2^(n-1))]) so that the days
+    of a backfill that failed together do not retry in lockstep; a `Retry-After` is honoured up
+    to `max_retry_after`, so a server asking for an hour cannot stall a run for an hour.
+    """
+    ceiling = min(policy.backoff_max, policy.backoff_initial * 2 ** (attempt_number - 1))
+    delay = (rng or random).uniform(0, ceiling)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, policy.max_retry_after))
+    return delay
+
+
 def _retry_after(resp: requests.Response) -> float | None:
+    """`Retry-After` in seconds: delta-seconds or an HTTP-date (RFC 9110 §10.2.3); None if absent
+    or unreadable, and then the exponential backoff alone decides."""
     value = resp.headers.get("Retry-After")
     if value is None:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        return None  # an HTTP-date; the exponential backoff covers it
+        pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # "-0000" in the obsolete forms: RFC 5322 says UTC
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

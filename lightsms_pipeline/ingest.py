@@ -59,7 +59,8 @@ class IngestOptions:
     timezone: str = DEFAULT_TIMEZONE
     region: str = DEFAULT_REGION
     parallelism: int = 8
-    sender_hash_salt: str = ""
+    # A secret (README "Personal data"): kept out of repr, so no log line or error shows it.
+    sender_hash_salt: str = field(default="", repr=False)
     run_id: str = ""
     # On a retry of the same run, days whose file this run already wrote are kept, not re-fetched.
     resume: bool = False

@@ -8,18 +8,26 @@ import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lightsms_pipeline.contract import DEFAULT_REGION
+
 
 @lru_cache(maxsize=1_000_000)
-def to_e164(sender: str, region: str = "LT") -> str | None:
+def to_e164(sender: str, region: str = DEFAULT_REGION) -> str | None:
     """`+digits` when phonenumbers finds the sender a valid number, else None.
 
-    LightSMS sends digits without `+`; a leading `00` is an international prefix; what is not
-    valid internationally is tried as a national number of `region`. Short codes and
-    alphanumeric senders are no phone numbers and give None.
+    LightSMS sends digits without `+`; a leading `00` or `+` is an international prefix and is
+    dropped first (sms-rules §6); what is not valid internationally is tried as a national number
+    of `region`. Short codes, alphanumeric senders and non-ASCII digits (which `isdigit` accepts
+    but no gateway sends) are no phone numbers and give None.
     """
-    if not (sender.isascii() and sender.isdigit()):
+    if sender.startswith("+"):
+        digits = sender[1:]
+    elif sender.startswith("00"):
+        digits = sender[2:]
+    else:
+        digits = sender
+    if not (digits.isascii() and digits.isdigit()):
         return None
-    digits = sender[2:] if sender.startswith("00") else sender
     for candidate, hint in (("+" + digits, None), (sender, region)):
         try:
             number = phonenumbers.parse(candidate, hint)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from conftest import JAN_15
-from dagster import AssetKey, DagsterInstance
+from dagster import AssetKey, DagsterEventType, DagsterInstance
+from reliability.partition_files import expected_rows, file_rows, part_path
 
 from lightsms_pipeline.schema import incoming_schema
 from lightsms_pipeline.simulator.faults import FaultPlan
@@ -20,39 +20,16 @@ from lightsms_pipeline.simulator.traffic import Traffic
 VILNIUS = ZoneInfo("Europe/Vilnius")
 
 
-def part(data_dir: Path, day: date) -> Path:
-    return data_dir / "incoming_messages" / f"date={day.isoformat()}" / "part-0.parquet"
-
-
-def expected_rows(traffic: Traffic, day: date) -> list[tuple[str, str, str, str | None, str | None, str]]:
-    return [(m.id_sms, m.date, m.sender, m.phone, m.prefix, m.text) for m in traffic.day(day)]
-
-
-def file_rows(path: Path) -> list[tuple[str, str, str, str | None, str | None, str]]:
-    t = pq.read_table(path)
-    local = [ts.astimezone(VILNIUS).strftime("%Y-%m-%d %H:%M:%S") for ts in t["received_at"].to_pylist()]
-    return list(
-        zip(
-            t["id_sms"].to_pylist(),
-            local,
-            t["sender"].to_pylist(),
-            t["phone"].to_pylist(),
-            t["prefix"].to_pylist(),
-            t["text"].to_pylist(),
-            strict=True,
-        )
-    )
-
-
 def test_single_day_writes_exactly_the_days_messages_with_the_schema(pipeline, data_dir, traffic):
     result = pipeline.materialize(JAN_15)
     assert result.success
-    path = part(data_dir, JAN_15)
+    path = part_path(data_dir, JAN_15)
     table = pq.read_table(path)
     assert table.schema.remove_metadata() == incoming_schema("Europe/Vilnius")
     assert file_rows(path) == expected_rows(traffic, JAN_15)
     assert set(table["account"].to_pylist()) == {"test-login"}
     assert table["sender_e164"].null_count < table.num_rows  # most senders are phone numbers
+    assert table["sender_e164"].null_count > 0  # short codes and alphanumeric senders are not
 
 
 def test_materialization_reports_rows_schema_path_preview_and_fetch_stats(pipeline, traffic):
@@ -76,25 +53,25 @@ def test_month_long_range_is_one_run_with_every_day(pipeline, data_dir, traffic,
     days = [start + timedelta(days=n) for n in range(31)]
     assert keys == {d.isoformat() for d in days}
     for d in days:
-        assert file_rows(part(data_dir, d)) == expected_rows(traffic, d)
+        assert file_rows(part_path(data_dir, d)) == expected_rows(traffic, d)
     assert simulator.stats.by_endpoint["incoming.php"] == 31
 
 
 def test_rerun_replaces_the_partition_never_appends(pipeline, data_dir, traffic):
     pipeline.materialize(JAN_15)
-    first = pq.read_table(part(data_dir, JAN_15))
+    first = pq.read_table(part_path(data_dir, JAN_15))
     pipeline.materialize(JAN_15)
-    second = pq.read_table(part(data_dir, JAN_15))
+    second = pq.read_table(part_path(data_dir, JAN_15))
     assert second.num_rows == first.num_rows == len(traffic.day(JAN_15))
     assert second["id_sms"].to_pylist() == first["id_sms"].to_pylist()
-    assert sorted(os.listdir(part(data_dir, JAN_15).parent)) == ["part-0.parquet"]
+    assert sorted(os.listdir(part_path(data_dir, JAN_15).parent)) == ["part-0.parquet"]
 
 
 def test_empty_day_writes_an_empty_file_with_the_full_schema(pipeline, data_dir, simulator):
     empty = date(2025, 1, 20)
     simulator.traffic = Traffic(seed=7, per_day=60, empty_days=frozenset({empty}))
     assert pipeline.materialize(empty).success
-    table = pq.read_table(part(data_dir, empty))
+    table = pq.read_table(part_path(data_dir, empty))
     assert table.num_rows == 0
     assert table.schema.remove_metadata() == incoming_schema("Europe/Vilnius")
 
@@ -112,7 +89,7 @@ def test_dst_days_keep_every_message_inside_the_local_day(pipeline, data_dir, tr
     assert result.success
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks["received_at_inside_partition_day"]
-    times = pq.read_table(part(data_dir, day))["received_at"].to_pylist()
+    times = pq.read_table(part_path(data_dir, day))["received_at"].to_pylist()
     assert len(times) == len(traffic.day(day))
     start = datetime(day.year, day.month, day.day, tzinfo=VILNIUS)
     assert all(start <= t < start + timedelta(days=1, hours=2) for t in times)
@@ -122,13 +99,13 @@ def test_dst_days_keep_every_message_inside_the_local_day(pipeline, data_dir, tr
 def test_failed_day_keeps_its_previous_file_and_other_days_land(pipeline, data_dir, simulator):
     d1, d2 = date(2025, 1, 15), date(2025, 1, 16)
     pipeline.materialize(d1, d2)
-    before = part(data_dir, d2).read_bytes()
+    before = part_path(data_dir, d2).read_bytes()
     simulator.faults = FaultPlan(fail_dates={d2.isoformat()})
     result = pipeline.materialize(d1, d2, raise_on_error=False)
     assert not result.success
     failure = result.get_step_failure_events()[0].step_failure_data.error
     assert failure is not None and "2025-01-16" in failure.message and "incoming.php" in failure.message
-    assert part(data_dir, d2).read_bytes() == before
+    assert part_path(data_dir, d2).read_bytes() == before
     with DagsterInstance.get() as instance:
         events = [r.dagster_event for r in instance.all_logs(result.run_id) if r.dagster_event]
     landed = [
@@ -173,15 +150,21 @@ def test_step_retry_heals_a_transient_outage_without_refetching_landed_days(
     monkeypatch.setattr(simulator.faults, "choose", outage_then_recovery)
     result = pipeline.materialize(d1, d2)
     assert result.success
-    assert part(data_dir, d2).exists()
+    assert part_path(data_dir, d2).exists()
+    with DagsterInstance.get() as instance:
+        kinds = [r.dagster_event.event_type for r in instance.all_logs(result.run_id) if r.dagster_event]
+    # It healed through one step retry: the step failed, was restarted, and asked for d2 again.
+    assert kinds.count(DagsterEventType.STEP_UP_FOR_RETRY) == 1
+    assert kinds.count(DagsterEventType.STEP_RESTARTED) == 1
     requested = [p.get("date") for p in simulator.log]
+    assert requested.count(d2.isoformat()) == 5  # the client's 4 attempts, then the retry's one
     assert requested.count(d1.isoformat()) == 1  # landed in the first attempt, kept on the retry
 
 
 def test_xml_responses_give_the_same_partition_as_json(pipeline, data_dir, traffic, monkeypatch):
     pipeline = pipeline.with_settings(response_format="xml")
     assert pipeline.materialize(JAN_15).success
-    assert file_rows(part(data_dir, JAN_15)) == expected_rows(traffic, JAN_15)
+    assert file_rows(part_path(data_dir, JAN_15)) == expected_rows(traffic, JAN_15)
 
 
 def test_sender_hash_salt_publishes_keyed_hashes_instead_of_numbers(pipeline, data_dir, traffic, monkeypatch):

@@ -17,6 +17,7 @@ import pytest
 import requests
 from conftest import API_KEY
 from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
+from sender_truth import expected_e164
 
 REPO = Path(__file__).resolve().parents[1]
 DEADLINE_SECONDS = 120
@@ -87,8 +88,12 @@ def test_run_launched_through_graphql_writes_parquet_pandas_can_read(webserver, 
         time.sleep(0.5)
     assert status == "SUCCESS", (tmp_path / "webserver.log").read_text(errors="replace")[-3000:]
     df = pd.read_parquet(data_dir / "incoming_messages")
-    expected = [m.id_sms for d in (14, 15) for m in traffic.day(date(2025, 1, d))]
-    assert sorted(df["id_sms"]) == sorted(expected)
+    expected = [
+        (m.id_sms, m.sender, expected_e164(m.sender)) for d in (14, 15) for m in traffic.day(date(2025, 1, d))
+    ]
+    columns = df[["id_sms", "sender", "sender_e164"]].astype(object)
+    got = [tuple(row) for row in columns.where(columns.notna(), None).itertuples(index=False)]
+    assert sorted(got) == sorted(expected)
     assert set(df["date"].astype(str)) == {"2025-01-14", "2025-01-15"}
     # The run's record and events live in DAGSTER_HOME; the key must not be among them.
     for path in Path(os.environ["DAGSTER_HOME"]).rglob("*"):

@@ -9,12 +9,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pyarrow.parquet as pq
+from sender_truth import expected_e164
 
 from lightsms_pipeline.simulator.traffic import SimMessage, Traffic
 
 VILNIUS = ZoneInfo("Europe/Vilnius")
-# (id_sms, local date as the API wrote it, sender, phone, prefix, text)
-Row = tuple[str, str, str, str | None, str | None, str]
+# (id_sms, local date as the API wrote it, sender, sender_e164, phone, prefix, text)
+Row = tuple[str, str, str, str | None, str | None, str | None, str]
 
 
 def day_range(start: date, end: date) -> list[date]:
@@ -26,7 +27,10 @@ def part_path(data_dir: Path, day: date) -> Path:
 
 
 def message_rows(messages: Iterable[SimMessage]) -> list[Row]:
-    return [(m.id_sms, m.date, m.sender, m.phone, m.prefix, m.text) for m in messages]
+    """The rows a file must hold; `sender_e164` from how the simulator built the sender."""
+    return [
+        (m.id_sms, m.date, m.sender, expected_e164(m.sender), m.phone, m.prefix, m.text) for m in messages
+    ]
 
 
 def expected_rows(traffic: Traffic, day: date) -> list[Row]:
@@ -36,9 +40,9 @@ def expected_rows(traffic: Traffic, day: date) -> list[Row]:
 def file_rows(path: Path) -> list[Row]:
     table = pq.read_table(path)
     local = [t.astimezone(VILNIUS).strftime("%Y-%m-%d %H:%M:%S") for t in table["received_at"].to_pylist()]
-    columns = [table[c].to_pylist() for c in ("id_sms", "sender", "phone", "prefix", "text")]
-    ids, senders, phones, prefixes, texts = columns
-    return list(zip(ids, local, senders, phones, prefixes, texts, strict=True))
+    columns = [table[c].to_pylist() for c in ("id_sms", "sender", "sender_e164", "phone", "prefix", "text")]
+    ids, senders, e164s, phones, prefixes, texts = columns
+    return list(zip(ids, local, senders, e164s, phones, prefixes, texts, strict=True))
 
 
 def temp_files(data_dir: Path) -> list[Path]:

@@ -65,7 +65,16 @@ def count(summary: SuiteSummary, reading: Reading | type[Exception]) -> None:
         summary.add("API errors")
     else:
         summary.add("refused")
+
+
+def watched_reading(summary: SuiteSummary, body: bytes, fmt: str = "json") -> Reading:
+    """`pipeline_reading`, counting an exception other than the typed two before it fails the test."""
     summary.ensure("unexpected exceptions")
+    try:
+        return pipeline_reading(body, fmt)
+    except Exception:
+        summary.add("unexpected exceptions")
+        raise
 
 
 # --- the pure path: parse_body + to_incoming_table ---------------------------------------------
@@ -78,7 +87,7 @@ def test_json_bodies_are_read_exactly_or_refused_with_a_typed_error(
     body: bytes, summary: SuiteSummary
 ) -> None:
     expected = read_json_body(body)
-    assert pipeline_reading(body, "json") == expected
+    assert watched_reading(summary, body, "json") == expected
     count(summary, expected)
 
 
@@ -89,7 +98,7 @@ def test_xml_bodies_are_read_exactly_or_refused_with_a_typed_error(
     case: tuple[bytes, Reading], fmt: str, summary: SuiteSummary
 ) -> None:
     body, expected = case
-    assert pipeline_reading(body, fmt) == expected
+    assert watched_reading(summary, body, fmt) == expected
     count(summary, expected)
 
 
@@ -98,8 +107,8 @@ def test_xml_bodies_are_read_exactly_or_refused_with_a_typed_error(
 def test_arbitrary_bytes_never_raise_anything_but_the_typed_errors(
     body: bytes, summary: SuiteSummary
 ) -> None:
-    reading = pipeline_reading(body, "json")  # anything but ResponseProblem/MalformedResponseError raises
-    assert pipeline_reading(body, "json") == reading
+    reading = watched_reading(summary, body)  # anything but ResponseProblem/MalformedResponseError raises
+    assert watched_reading(summary, body) == reading
     if isinstance(reading, list):
         assert reading == read_json_body(body) or body.strip()[:1] == b"<"
     count(summary, reading)
@@ -239,8 +248,12 @@ def test_bodies_over_http_are_read_exactly_or_refused_with_a_typed_error(
     except LightSMSError as exc:
         got = type(exc)
         assert DAY.isoformat() in str(exc), "the error names the day"
+    except Exception:
+        summary.add("unexpected exceptions")
+        raise
     finally:
         simulator.serve_body(None, day=DAY.isoformat())
     assert got == expected
     count(summary, got)
+    summary.ensure("unexpected exceptions")
     summary.add("HTTP requests", simulator.stats.requests - requests_before)

@@ -7,6 +7,8 @@ import json
 from datetime import date, timedelta
 from pathlib import Path
 
+from sender_truth import expected_e164
+
 from lightsms_pipeline.simulator.server import SimulatorServer
 from reliability.conftest import SuiteSummary
 from reliability.partition_files import Row, day_range, file_rows, part_path, temp_files
@@ -78,13 +80,15 @@ def test_a_refused_body_fails_its_day_only_and_leaves_the_previous_file_byte_for
     assert error is not None
     lines = {line.split(":", 1)[0]: line for line in (error.cause or error).message.splitlines()[1:]}
     assert set(lines) == {d.isoformat() for d in bodies}
+    refused = [d for d, (_, hint, _) in bodies.items() if hint in lines[d.isoformat()]]
+    kept = [d for d in bodies if part_path(data_dir, d).read_bytes() == before[d]]
     for day, (_, hint, _) in bodies.items():
         assert hint in lines[day.isoformat()] and f"incoming.php for {day}" in lines[day.isoformat()]
-        assert part_path(data_dir, day).read_bytes() == before[day], f"{day}: the previous file changed"
+    assert kept == list(bodies), f"previous files changed: {sorted(set(bodies) - set(kept))}"
     assert part_path(data_dir, clean).read_bytes() != before[clean]  # the clean day landed
     assert temp_files(data_dir) == []
-    summary.add("refused bodies materialized", len(bodies))
-    summary.add("previous files kept byte for byte", len(bodies))
+    summary.add("refused bodies materialized", len(refused))
+    summary.add("previous files kept byte for byte", len(kept))
 
 
 def test_records_outside_the_day_and_ids_repeated_across_days_land_exactly_and_are_flagged(
@@ -112,16 +116,29 @@ def test_records_outside_the_day_and_ids_repeated_across_days_land_exactly_and_a
 
     def rows(*ids: str, records: dict[str, dict[str, object]]) -> list[Row]:
         return [
-            (i, str(r["date"]), str(r["sender"]), r.get("phone"), r.get("prefix"), str(r["text"]))  # type: ignore[misc]
+            (
+                i,
+                str(r["date"]),
+                str(r["sender"]),
+                expected_e164(str(r["sender"])),
+                r.get("phone"),  # type: ignore[misc]
+                r.get("prefix"),  # type: ignore[misc]
+                str(r["text"]),
+            )
             for i, r in ((i, records[i]) for i in ids)
         ]
 
-    assert file_rows(part_path(data_dir, d1)) == rows("101", "100", "103", "104", "102", records=day_one)
-    assert file_rows(part_path(data_dir, d2)) == rows("100", "102", records=day_two)
+    landed = {d1: file_rows(part_path(data_dir, d1)), d2: file_rows(part_path(data_dir, d2))}
+    assert landed[d1] == rows("101", "100", "103", "104", "102", records=day_one)
+    assert landed[d2] == rows("100", "102", records=day_two)
+    outside_seen = {day: [r[0] for r in got if not r[1].startswith(str(day))] for day, got in landed.items()}
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     outside = checks["received_at_inside_partition_day"]
     assert not outside.passed
+    assert outside.metadata["id_sms_outside_day"].value == "; ".join(
+        f"{day}: {', '.join(sorted(ids))}" for day, ids in outside_seen.items() if ids
+    )
     assert outside.metadata["id_sms_outside_day"].value == f"{d1}: 101, 102; {d2}: 100"
     assert checks["id_sms_unique"].passed and checks["required_columns_not_null"].passed
-    summary.add("messages compared", 7)
-    summary.add("flagged outside their day", 3)
+    summary.add("messages compared", sum(len(r) for r in landed.values()))
+    summary.add("flagged outside their day", sum(len(ids) for ids in outside_seen.values()))

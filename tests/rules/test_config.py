@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -282,10 +285,27 @@ def test_a_rules_file_error_is_a_configuration_error(tmp_path: Path) -> None:
         load_rules(write(tmp_path, "scope: global\n"))
 
 
-def test_the_fingerprint_is_stable_and_follows_the_rules() -> None:
-    assert load_rules(None).fingerprint() == load_rules(None).fingerprint()
-    assert re.fullmatch(r"[0-9a-f]{16}", load_rules(None).fingerprint())
+def _fingerprint_in_a_new_process(rules_file: Path, hash_seed: str) -> str:
+    code = (
+        "import sys; from lightsms_pipeline.rules import load_rules; "
+        "print(load_rules(sys.argv[1]).fingerprint())"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(rules_file)], env=env, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+def test_the_fingerprint_is_stable_across_processes_and_follows_the_rules() -> None:
+    # Dagster compares code versions across processes and deployments: a fingerprint that
+    # depended on set order or object ids would differ from one interpreter to the next.
+    here = load_rules(EXAMPLE_RULES).fingerprint()
+    assert re.fullmatch(r"[0-9a-f]{16}", here)
+    assert _fingerprint_in_a_new_process(EXAMPLE_RULES, "1") == here
+    assert _fingerprint_in_a_new_process(EXAMPLE_RULES, "2") == here
     assert rules_with(scope="per_number").fingerprint() != load_rules(None).fingerprint()
+    assert load_rules(EXAMPLE_RULES).fingerprint() != load_rules(None).fingerprint()
 
 
 def test_the_example_rules_file_holds_the_demo_poll() -> None:

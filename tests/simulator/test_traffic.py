@@ -7,6 +7,7 @@ import re
 import statistics
 import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -254,18 +255,21 @@ def test_window_is_inclusive_and_spans_days() -> None:
 
 
 def test_concurrent_generation_returns_the_same_day() -> None:
+    day = date(2025, 2, 2)
+    alone = Traffic(seed=11, per_day=1000).day(day)  # generated once, in this thread only
     traffic = Traffic(seed=11, per_day=1000)
-    results: list[list[SimMessage]] = []
+    start = threading.Barrier(8)
 
-    def fetch() -> None:
-        results.append(traffic.day(date(2025, 2, 2)))
+    def fetch() -> list[SimMessage]:
+        start.wait(timeout=30)  # all eight generate the uncached day at once
+        return traffic.day(day)
 
-    threads = [threading.Thread(target=fetch) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert all(r == results[0] for r in results)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(fetch) for _ in range(8)]
+        results = [f.result(timeout=60) for f in futures]  # re-raises a thread's exception
+    assert len(results) == 8 and len(alone) > 500
+    for result in results:
+        assert result == alone
 
 
 def test_per_day_beyond_the_id_space_is_refused() -> None:
