@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check":
             return run_check(Settings.from_env(), os.environ, args.days)
         if args.command == "simulate":
-            from lightsms_pipeline.simulator.server import run_simulator_cli
+            from lightsms_pipeline.simulator.cli import run_simulator_cli
 
             run_simulator_cli(
                 days=args.days,
