@@ -41,7 +41,7 @@ def measure(computation: str, data_dir: str, rules_file: str, profile: bool = Fa
     """Runs inside the child: one computation over the stored history (under pyinstrument if
     `profile`, whose text then comes back instead of trustworthy timings)."""
     from lightsms_pipeline import rollups
-    from lightsms_pipeline.rules.config import load_rules
+    from lightsms_pipeline.rules.loading import load_rules
     from lightsms_pipeline.storage import Dataset
 
     rules = load_rules(rules_file)

@@ -9,7 +9,7 @@ from lightsms_pipeline.assets.incoming import build_incoming_messages
 from lightsms_pipeline.contract import MAIN_JOB
 from lightsms_pipeline.partitions import daily_partitions
 from lightsms_pipeline.resources import LightSMSResource, ParquetDatasetResource
-from lightsms_pipeline.rules.config import load_rules
+from lightsms_pipeline.rules.loading import load_rules
 from lightsms_pipeline.schedules import build_schedules
 from lightsms_pipeline.settings import Settings
 

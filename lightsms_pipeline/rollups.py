@@ -24,9 +24,9 @@ from lightsms_pipeline.contract import (
 )
 from lightsms_pipeline.errors import LightSMSError
 from lightsms_pipeline.rules.classify import classified_schema, classify
-from lightsms_pipeline.rules.config import Rules
 from lightsms_pipeline.rules.csv_export import write_csv_safe
 from lightsms_pipeline.rules.inbox import support_inbox, support_inbox_columns, support_inbox_filter
+from lightsms_pipeline.rules.model import Rules
 from lightsms_pipeline.rules.polls import (
     poll_results,
     poll_results_columns,

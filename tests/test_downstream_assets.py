@@ -11,7 +11,7 @@ import pytest
 from pipeline import materialize
 
 from lightsms_pipeline.definitions import build_definitions
-from lightsms_pipeline.rules.config import RulesFileError
+from lightsms_pipeline.rules.errors import RulesFileError
 from lightsms_pipeline.settings import Settings
 
 DOWNSTREAM = ("classified_messages", "support_inbox", "opt_out_list", "poll_results")

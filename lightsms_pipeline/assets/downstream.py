@@ -34,8 +34,8 @@ from lightsms_pipeline.rollups import (
     write_poll_results,
 )
 from lightsms_pipeline.rules.classify import classified_schema
-from lightsms_pipeline.rules.config import Rules
 from lightsms_pipeline.rules.inbox import support_inbox_schema
+from lightsms_pipeline.rules.model import Rules
 from lightsms_pipeline.rules.subscriptions import opt_out_schema
 from lightsms_pipeline.storage import Dataset
 

@@ -5,21 +5,16 @@ it can be called and tested without Dagster; the assets only read, call these, a
 """
 
 from lightsms_pipeline.rules.classify import classified_schema, classify, subscriber
-from lightsms_pipeline.rules.config import (
-    MESSAGE_CLASSES,
-    Poll,
-    Rules,
-    RulesFileError,
-    load_rules,
-    rules_from_mapping,
-)
 from lightsms_pipeline.rules.csv_export import write_csv_safe
+from lightsms_pipeline.rules.errors import RulesFileError
 from lightsms_pipeline.rules.inbox import (
     support_inbox,
     support_inbox_columns,
     support_inbox_filter,
     support_inbox_schema,
 )
+from lightsms_pipeline.rules.loading import load_rules, rules_from_mapping
+from lightsms_pipeline.rules.model import Poll, Rules
 from lightsms_pipeline.rules.polls import (
     POLL_RESULTS_SCHEMA,
     poll_results,
@@ -39,7 +34,6 @@ from lightsms_pipeline.rules.subscriptions import (
 from lightsms_pipeline.rules.text import normalize_text, normalize_texts
 
 __all__ = [
-    "MESSAGE_CLASSES",
     "OPT_OUT_COLUMNS",
     "POLL_RESULTS_SCHEMA",
     "Poll",

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lightsms_pipeline.rules.config import OPT_OUT, OTHER, POLL_VOTE, Poll, Rules
+from lightsms_pipeline.rules.model import OPT_OUT, OTHER, POLL_VOTE, Poll, Rules
 from lightsms_pipeline.rules.text import map_distinct, normalize_texts
 from lightsms_pipeline.schema import incoming_schema
 

@@ -17,7 +17,7 @@ from lightsms_pipeline.rules.classify import (
     messages_of_class,
     subscriber,
 )
-from lightsms_pipeline.rules.config import OTHER
+from lightsms_pipeline.rules.model import OTHER
 
 
 def support_inbox_schema(timezone: str) -> pa.Schema:

@@ -29,7 +29,7 @@ from lightsms_pipeline.rules.classify import (
     provider_local_time,
     subscriber,
 )
-from lightsms_pipeline.rules.config import OTHER, POLL_VOTE, Poll, Rules
+from lightsms_pipeline.rules.model import OTHER, POLL_VOTE, Poll, Rules
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -17,7 +17,7 @@ from lightsms_pipeline.rules.classify import (
     messages_of_class,
     subscriber,
 )
-from lightsms_pipeline.rules.config import OPT_IN, OPT_OUT, Rules
+from lightsms_pipeline.rules.model import OPT_IN, OPT_OUT, Rules
 
 OPT_OUT_COLUMNS = (
     "subscriber",
