@@ -4,7 +4,7 @@ Every decision of sms-rules.md is a plain function of Arrow tables and a validat
 it can be called and tested without Dagster; the assets only read, call these, and write.
 """
 
-from lightsms_pipeline.rules.classify import classified_schema, classify, subscriber
+from lightsms_pipeline.rules.classify import classified_schema, classify
 from lightsms_pipeline.rules.csv_export import write_csv_safe
 from lightsms_pipeline.rules.errors import RulesFileError
 from lightsms_pipeline.rules.inbox import (
@@ -30,6 +30,7 @@ from lightsms_pipeline.rules.subscriptions import (
     opt_out_list,
     opt_out_list_columns,
     opt_out_schema,
+    subscriber,
 )
 from lightsms_pipeline.rules.text import normalize_text, normalize_texts
 

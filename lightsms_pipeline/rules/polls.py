@@ -16,20 +16,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lightsms_pipeline.rules.classify import (
-    MESSAGE_COLUMNS,
-    SUBSCRIBER_FIELD,
-    classified_fields,
+from lightsms_pipeline.rules.classify import MESSAGE_COLUMNS, classified_fields, in_poll_scope
+from lightsms_pipeline.rules.model import OTHER, POLL_VOTE, Poll, Rules
+from lightsms_pipeline.rules.subscriptions import SUBSCRIBER_FIELD, subscriber
+from lightsms_pipeline.rules.tables import (
     count_distinct_ids,
     grouped_in_time_order,
     id_order,
-    in_poll_scope,
     in_time_order,
     messages_of_class,
     provider_local_time,
-    subscriber,
 )
-from lightsms_pipeline.rules.model import OTHER, POLL_VOTE, Poll, Rules
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
