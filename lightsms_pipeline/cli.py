@@ -138,7 +138,7 @@ def run_demo(data_dir: str | None, per_day: int, start: date, end: date) -> int:
     warnings.filterwarnings("ignore", module="dagster")  # beta/preview notices, not the user's concern
 
     from lightsms_pipeline.definitions import MAIN_JOB, build_definitions
-    from lightsms_pipeline.report import print_summary
+    from lightsms_pipeline.presentation.summary import print_summary
     from lightsms_pipeline.schedules import range_run_request
 
     os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve()))

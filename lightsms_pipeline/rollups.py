@@ -23,16 +23,12 @@ from lightsms_pipeline.contract import (
     SUPPORT_INBOX,
 )
 from lightsms_pipeline.errors import LightSMSError
+from lightsms_pipeline.presentation.chart import render_poll_chart
+from lightsms_pipeline.presentation.csv_export import write_csv_safe
 from lightsms_pipeline.rules.classify import classified_schema, classify
-from lightsms_pipeline.rules.csv_export import write_csv_safe
 from lightsms_pipeline.rules.inbox import support_inbox, support_inbox_columns, support_inbox_filter
 from lightsms_pipeline.rules.model import Rules
-from lightsms_pipeline.rules.polls import (
-    poll_results,
-    poll_results_columns,
-    poll_results_filter,
-    render_poll_chart,
-)
+from lightsms_pipeline.rules.polls import poll_results, poll_results_columns, poll_results_filter
 from lightsms_pipeline.rules.subscriptions import opt_out_events_filter, opt_out_list, opt_out_list_columns
 from lightsms_pipeline.storage import Dataset
 

@@ -5,7 +5,6 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.compute as pc
 from dagster import (
     AssetExecutionContext,
@@ -19,9 +18,9 @@ from dagster import (
     asset,
 )
 
-from lightsms_pipeline.assets.metadata import column_schema, markdown_preview
 from lightsms_pipeline.contract import GROUP, OPT_OUT_LIST, POLL_RESULTS
 from lightsms_pipeline.errors import LightSMSError
+from lightsms_pipeline.presentation.previews import column_schema, markdown_preview, results_markdown
 from lightsms_pipeline.resources import ParquetDatasetResource
 from lightsms_pipeline.rollups import (
     CLASSIFIED,
@@ -162,13 +161,3 @@ def build_downstream_assets(
         return MaterializeResult(metadata=meta)
 
     return [classified_messages, support_inbox, opt_out_list, poll_results]
-
-
-def results_markdown(table: pa.Table) -> str:
-    lines = ["| poll | option | label | votes | share | voters |", "|---|---|---|---:|---:|---:|"]
-    for row in table.to_pylist():
-        lines.append(
-            f"| {row['poll_id']} | {row['option']} | {row['label']} | {row['votes']} "
-            f"| {row['share']:.1%} | {row['voters']} |"
-        )
-    return "\n".join(lines)

@@ -23,9 +23,9 @@ from dagster import (
     asset,
 )
 
-from lightsms_pipeline.assets.metadata import column_schema, markdown_preview
 from lightsms_pipeline.contract import GROUP, POOL
 from lightsms_pipeline.ingest import ASSET, DayResult, IngestOptions, ingest_days
+from lightsms_pipeline.presentation.previews import column_schema, markdown_preview
 from lightsms_pipeline.resources import LightSMSResource, ParquetDatasetResource
 from lightsms_pipeline.schema import incoming_schema
 from lightsms_pipeline.settings import Settings

@@ -5,7 +5,6 @@ it can be called and tested without Dagster; the assets only read, call these, a
 """
 
 from lightsms_pipeline.rules.classify import classified_schema, classify
-from lightsms_pipeline.rules.csv_export import write_csv_safe
 from lightsms_pipeline.rules.errors import RulesFileError
 from lightsms_pipeline.rules.inbox import (
     support_inbox,
@@ -22,7 +21,6 @@ from lightsms_pipeline.rules.polls import (
     poll_results_filter,
     poll_vote_details,
     poll_vote_details_schema,
-    render_poll_chart,
 )
 from lightsms_pipeline.rules.subscriptions import (
     OPT_OUT_COLUMNS,
@@ -54,12 +52,10 @@ __all__ = [
     "poll_results_filter",
     "poll_vote_details",
     "poll_vote_details_schema",
-    "render_poll_chart",
     "rules_from_mapping",
     "subscriber",
     "support_inbox",
     "support_inbox_columns",
     "support_inbox_filter",
     "support_inbox_schema",
-    "write_csv_safe",
 ]

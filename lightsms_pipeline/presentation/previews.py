@@ -1,4 +1,4 @@
-"""Materialization metadata shared by the assets: column schemas and small previews for the UI."""
+"""How tables show in the Dagster UI: column schemas and small previews."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dagster import TableColumn, TableSchema
 
 
 def column_schema(schema: pa.Schema) -> TableSchema:
+    """The Arrow schema as Dagster's `TableSchema`: names, Arrow types, and which are never null."""
     return TableSchema(
         columns=[
             TableColumn(name=f.name, type=str(f.type), description=None if f.nullable else "never null")
@@ -29,4 +30,14 @@ def markdown_preview(table: pa.Table, rows: int) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     if not head:
         lines.append("| " + " | ".join("" for _ in names) + " |")
+    return "\n".join(lines)
+
+
+def results_markdown(table: pa.Table) -> str:
+    lines = ["| poll | option | label | votes | share | voters |", "|---|---|---|---:|---:|---:|"]
+    for row in table.to_pylist():
+        lines.append(
+            f"| {row['poll_id']} | {row['option']} | {row['label']} | {row['votes']} "
+            f"| {row['share']:.1%} | {row['voters']} |"
+        )
     return "\n".join(lines)
