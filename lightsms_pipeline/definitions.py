@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dagster import AssetSelection, Definitions, EnvVar, define_asset_job, in_process_executor
 
-from lightsms_pipeline.assets.downstream import build_downstream_assets
+from lightsms_pipeline.assets import build_downstream_assets
 from lightsms_pipeline.assets.incoming import build_incoming_messages
 from lightsms_pipeline.contract import MAIN_JOB
 from lightsms_pipeline.partitions import daily_partitions
