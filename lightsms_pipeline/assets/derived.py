@@ -25,7 +25,7 @@ from dagster import (
 from lightsms_pipeline.contract import GROUP
 from lightsms_pipeline.datasets.upstream import Written
 from lightsms_pipeline.errors import LightSMSError
-from lightsms_pipeline.presentation.previews import column_schema, markdown_preview
+from lightsms_pipeline.presentation.previews import column_schema, table_preview
 from lightsms_pipeline.resources import ParquetDatasetResource
 from lightsms_pipeline.rules.model import Rules
 from lightsms_pipeline.storage import Dataset
@@ -71,7 +71,7 @@ def _daily_result(
     if len(written) == 1:
         ((_, only),) = written
         meta["path"] = MetadataValue.path(store.uri(only.paths[0]))
-        meta["preview"] = MetadataValue.md(markdown_preview(only.table, PREVIEW_ROWS))
+        meta["preview"] = table_preview(only.table, PREVIEW_ROWS)
     return MaterializeResult(metadata=meta)
 
 

@@ -8,7 +8,7 @@ from dagster import AssetsDefinition, MaterializeResult, MetadataValue, asset
 from lightsms_pipeline.assets.derived import derived_options
 from lightsms_pipeline.contract import CLASSIFIED, POLL_RESULTS
 from lightsms_pipeline.datasets.polls import write_poll_results
-from lightsms_pipeline.presentation.previews import results_markdown
+from lightsms_pipeline.presentation.previews import table_preview
 from lightsms_pipeline.resources import ParquetDatasetResource
 from lightsms_pipeline.rules.model import Rules
 
@@ -30,7 +30,7 @@ def build_poll_results(rules: Rules) -> AssetsDefinition:
             "dagster/row_count": written.table.num_rows,
             "polls": len(rules.polls),
             "path": MetadataValue.path(store.uri(written.paths[0])),
-            "results": MetadataValue.md(results_markdown(written.table)),
+            "results": table_preview(written.table, written.table.num_rows),
         }
         if png is not None:
             # A picture: markdown with an inline PNG is how the UI shows one.

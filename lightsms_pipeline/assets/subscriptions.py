@@ -5,7 +5,7 @@ from dagster import AssetsDefinition, MaterializeResult, MetadataValue, asset
 from lightsms_pipeline.assets.derived import derived_options
 from lightsms_pipeline.contract import CLASSIFIED, OPT_OUT_LIST
 from lightsms_pipeline.datasets.subscriptions import write_opt_out_list
-from lightsms_pipeline.presentation.previews import column_schema, markdown_preview
+from lightsms_pipeline.presentation.previews import column_schema, table_preview
 from lightsms_pipeline.resources import ParquetDatasetResource
 from lightsms_pipeline.rules.model import Rules
 from lightsms_pipeline.rules.subscriptions import opt_out_schema
@@ -36,7 +36,7 @@ def build_opt_out_list(rules: Rules) -> AssetsDefinition:
                 "scope": rules.scope,
                 "path": MetadataValue.path(store.uri(written.paths[0])),
                 "csv": MetadataValue.path(store.uri(written.paths[1])),
-                "preview": MetadataValue.md(markdown_preview(written.table, PREVIEW_ROWS)),
+                "preview": table_preview(written.table, PREVIEW_ROWS),
             }
         )
 

@@ -1,9 +1,18 @@
-"""How tables show in the Dagster UI: column schemas and small previews."""
+"""How tables show in the Dagster UI: column schemas, and small previews as native tables.
+
+`MetadataValue.table` rather than hand-built markdown: the UI renders it as a table with typed
+columns, and tests read the records back instead of parsing markdown.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+
 import pyarrow as pa
-from dagster import TableColumn, TableSchema
+from dagster import MetadataValue, TableColumn, TableMetadataValue, TableRecord, TableSchema
+
+CELL_CHARS = 60  # longer texts are cut so a preview stays readable
 
 
 def column_schema(schema: pa.Schema) -> TableSchema:
@@ -16,28 +25,24 @@ def column_schema(schema: pa.Schema) -> TableSchema:
     )
 
 
-def markdown_preview(table: pa.Table, rows: int) -> str:
-    """The first rows as a markdown table; long texts are cut so the UI stays readable."""
-    head = table.slice(0, rows).to_pylist()
-    names = table.column_names
-    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
-    for row in head:
-        cells = []
-        for name in names:
-            value = "" if row[name] is None else str(row[name])
-            value = value.replace("|", "\\|").replace("\n", " ")
-            cells.append(value if len(value) <= 60 else value[:57] + "…")
-        lines.append("| " + " | ".join(cells) + " |")
-    if not head:
-        lines.append("| " + " | ".join("" for _ in names) + " |")
-    return "\n".join(lines)
+def table_preview(table: pa.Table, rows: int) -> TableMetadataValue:
+    """The first `rows` rows as a UI table; times as ISO text, long texts cut to `CELL_CHARS`."""
+    records = [
+        TableRecord({name: _cell(value) for name, value in row.items()})
+        for row in table.slice(0, rows).to_pylist()
+    ]
+    return MetadataValue.table(records, schema=column_schema(table.schema))
 
 
-def results_markdown(table: pa.Table) -> str:
-    lines = ["| poll | option | label | votes | share | voters |", "|---|---|---|---:|---:|---:|"]
-    for row in table.to_pylist():
-        lines.append(
-            f"| {row['poll_id']} | {row['option']} | {row['label']} | {row['votes']} "
-            f"| {row['share']:.1%} | {row['voters']} |"
-        )
-    return "\n".join(lines)
+def records_table(rows: Sequence[Mapping[str, object]], schema: pa.Schema) -> TableMetadataValue:
+    """Rows built by the caller (e.g. one per day of a run) as a UI table with `schema`'s columns."""
+    return table_preview(pa.Table.from_pylist(list(rows), schema=schema), len(rows))
+
+
+def _cell(value: object) -> str | int | float | bool | None:
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    text = str(value)
+    return text if len(text) <= CELL_CHARS else text[: CELL_CHARS - 3] + "…"
