@@ -2,7 +2,7 @@
 
 The history is generated straight into `classified_messages` daily partitions
 (`benchmarks/history.py`); each computation then runs the way its asset does, through
-`lightsms_pipeline.rollups` (column-pruned, filtered reads of every partition, then the rules
+`lightsms_pipeline.datasets` (column-pruned, filtered reads of every partition, then the rules
 engine), in a fresh process so its peak memory is its own.
 """
 
@@ -40,13 +40,14 @@ QUICK = Sizes(small=100_000, large=300_000, repeats=2)
 def measure(computation: str, data_dir: str, rules_file: str, profile: bool = False) -> dict[str, Any]:
     """Runs inside the child: one computation over the stored history (under pyinstrument if
     `profile`, whose text then comes back instead of trustworthy timings)."""
-    from lightsms_pipeline import rollups
-    from lightsms_pipeline.rules.config import load_rules
+    from lightsms_pipeline.datasets.polls import compute_poll_results
+    from lightsms_pipeline.datasets.subscriptions import compute_opt_out_list
+    from lightsms_pipeline.rules.loading import load_rules
     from lightsms_pipeline.storage import Dataset
 
     rules = load_rules(rules_file)
     dataset = Dataset(data_dir)
-    compute = {"opt_out_list": rollups.compute_opt_out_list, "poll_results": rollups.compute_poll_results}
+    compute = {"opt_out_list": compute_opt_out_list, "poll_results": compute_poll_results}
     if profile:
         from pyinstrument import Profiler
 
@@ -155,10 +156,10 @@ def _table(
             f"in {seconds:.0f} s."
         )
     table.notes += [
-        "Each figure is one fresh process running `rollups.compute_opt_out_list` or "
-        "`rollups.compute_poll_results` (read the needed columns of every partition with the asset's Parquet "
-        "filter, then the rules engine); wall time of that call, peak RSS of the whole process (`VmHWM`), "
-        "the RSS after imports in brackets. Arrow uses both cores.",
+        "Each figure is one fresh process running `datasets.subscriptions.compute_opt_out_list` or "
+        "`datasets.polls.compute_poll_results` (read the needed columns of every partition with the asset's "
+        "Parquet filter, then the rules engine); wall time of that call, peak RSS of the whole process "
+        "(`VmHWM`), the RSS after imports in brackets. Arrow uses both cores.",
     ]
     return table
 

@@ -185,7 +185,7 @@ def _day(
 
 def write_history(root: Path, messages: int, days: int, seed: int = 7) -> HistoryStats:
     """`messages` spread evenly over `days` daily `classified_messages` partitions under `root`."""
-    from lightsms_pipeline.rollups import CLASSIFIED
+    from lightsms_pipeline.contract import CLASSIFIED
     from lightsms_pipeline.rules.classify import classified_schema
     from lightsms_pipeline.storage import Dataset
 

@@ -38,7 +38,7 @@ QUICK = Sizes(messages=5_000, repeats=5)
 def day_body(messages: int) -> tuple[bytes, int]:
     """Exactly `messages` messages of one simulated day as the server encodes them, and the
     number of distinct senders among them."""
-    from lightsms_pipeline.simulator.server import encode_json
+    from lightsms_pipeline.simulator.encoding import encode_json
     from lightsms_pipeline.simulator.traffic import Traffic
 
     # The simulator's own volume law spreads a day around `per_day`; ask for more and keep an

@@ -89,7 +89,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.command == "check":
             return run_check(Settings.from_env(), os.environ, args.days)
         if args.command == "simulate":
-            from lightsms_pipeline.simulator.server import run_simulator_cli
+            from lightsms_pipeline.simulator.cli import run_simulator_cli
 
             run_simulator_cli(
                 days=args.days,
@@ -169,7 +169,7 @@ def run_demo(data_dir: str | None, per_day: int, start: date, end: date) -> int:
     warnings.filterwarnings("ignore", module="dagster")  # beta/preview notices, not the user's concern
 
     from lightsms_pipeline.definitions import MAIN_JOB, build_definitions
-    from lightsms_pipeline.report import print_summary
+    from lightsms_pipeline.presentation.summary import print_summary
     from lightsms_pipeline.resources import LightSMSResource
     from lightsms_pipeline.schedules import range_run_request
 

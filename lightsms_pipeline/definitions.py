@@ -7,12 +7,12 @@ from typing import Any
 
 from dagster import AssetSelection, Definitions, EnvVar, define_asset_job, in_process_executor
 
-from lightsms_pipeline.assets.downstream import build_downstream_assets
+from lightsms_pipeline.assets import build_downstream_assets
 from lightsms_pipeline.assets.incoming import build_incoming_messages
 from lightsms_pipeline.contract import MAIN_JOB
 from lightsms_pipeline.partitions import daily_partitions
 from lightsms_pipeline.resources import LightSMSResource, ParquetDatasetResource
-from lightsms_pipeline.rules.config import load_rules
+from lightsms_pipeline.rules.loading import load_rules
 from lightsms_pipeline.schedules import build_schedules
 from lightsms_pipeline.settings import API_KEY_VARIABLE, LOGIN_VARIABLE, Settings
 

@@ -50,7 +50,6 @@ ERROR_MEANINGS: dict[int, str] = {
 }
 
 AUTH_ERROR_CODES = frozenset({1, 2, 6, 7, 24})
-BAD_REQUEST_CODES = frozenset({28, 29, 30})
 
 
 def describe_code(code: int) -> str:

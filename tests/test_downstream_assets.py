@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from lightsms_pipeline.definitions import build_definitions
-from lightsms_pipeline.rules.config import RulesFileError
+from lightsms_pipeline.rules.errors import RulesFileError
 from lightsms_pipeline.settings import Settings
 
 DOWNSTREAM = ("classified_messages", "support_inbox", "opt_out_list", "poll_results")
@@ -38,6 +38,14 @@ def test_main_job_builds_every_dataset_with_matching_ui_metadata(pipeline, data_
     assert metadata(result, "opt_out_list")["dagster/row_count"] == opt_outs.num_rows > 0
     assert metadata(result, "poll_results")["dagster/row_count"] == polls.num_rows == 4
     assert polls["option"].to_pylist() == ["A", "B", "C", "D"]
+    results = metadata(result, "poll_results")["results"].records  # type: ignore[attr-defined]
+    assert [(r.data["poll_id"], r.data["option"], r.data["votes"]) for r in results] == list(
+        zip(
+            polls["poll_id"].to_pylist(), polls["option"].to_pylist(), polls["votes"].to_pylist(), strict=True
+        )
+    )
+    preview = metadata(result, "opt_out_list")["preview"].records  # type: ignore[attr-defined]
+    assert [r.data["subscriber"] for r in preview] == opt_outs["subscriber"].to_pylist()[:10]
     chart = metadata(result, "poll_results")["chart"]
     assert isinstance(chart, str) and chart.startswith("![poll results](data:image/png;base64,")
     assert (data_dir / "reports" / "poll_results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -47,11 +55,15 @@ def test_main_job_builds_every_dataset_with_matching_ui_metadata(pipeline, data_
 
 
 def test_classified_messages_keep_every_incoming_row_and_column(pipeline, data_dir):
-    pipeline.materialize(D13, D13, assets=("incoming_messages", "classified_messages"))
+    result = pipeline.materialize(D13, D13, assets=("incoming_messages", "classified_messages"))
     incoming = pq.read_table(data_dir / "incoming_messages" / f"date={D13}" / "part-0.parquet")
     classified = pq.read_table(data_dir / "classified_messages" / f"date={D13}" / "part-0.parquet")
     assert classified.select(incoming.column_names).to_pylist() == incoming.to_pylist()
     assert set(classified["class"].to_pylist()) <= {"opt_out", "poll_vote", "opt_in", "help", "other"}
+    preview = metadata(result, "classified_messages")["preview"].records  # type: ignore[attr-defined]
+    assert [(r.data["id_sms"], r.data["class"]) for r in preview] == [
+        (row["id_sms"], row["class"]) for row in classified.slice(0, 5).to_pylist()
+    ]
 
 
 def test_support_inbox_is_exactly_the_other_messages(pipeline, data_dir):

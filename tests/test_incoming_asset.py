@@ -38,7 +38,11 @@ def test_materialization_reports_rows_schema_path_preview_and_fetch_stats(pipeli
     meta = mat.metadata
     assert meta["dagster/row_count"].value == len(traffic.day(JAN_15))
     assert meta["path"].value.endswith("date=2025-01-15/part-0.parquet")
-    assert "id_sms" in meta["preview"].value
+    preview = meta["preview"].value
+    assert [c.name for c in preview.schema.columns] == incoming_schema("Europe/Vilnius").names
+    assert [(r.data["id_sms"], r.data["sender"]) for r in preview.records] == [
+        (m.id_sms, m.sender) for m in traffic.day(JAN_15)[:5]
+    ]
     assert meta["fetch_requests"].value >= 1 and "fetch_retries" in meta
     assert meta["distinct_senders"].value == len({m.sender for m in traffic.day(JAN_15)})
 
@@ -52,6 +56,12 @@ def test_month_long_range_is_one_run_with_every_day(pipeline, data_dir, traffic,
         keys = instance.get_materialized_partitions(AssetKey("incoming_messages"))
     days = [start + timedelta(days=n) for n in range(31)]
     assert keys == {d.isoformat() for d in days}
+    # One materialization per partition, each with the run's metadata.
+    mat = result.asset_materializations_for_node("incoming_messages")[0]
+    per_day = mat.metadata["rows_per_day"].value.records
+    assert [(r.data["day"], r.data["rows"], r.data["senders"]) for r in per_day] == [
+        (d.isoformat(), len(traffic.day(d)), len({m.sender for m in traffic.day(d)})) for d in days
+    ]
     for d in days:
         assert file_rows(part_path(data_dir, d)) == expected_rows(traffic, d)
     assert simulator.stats.by_endpoint["incoming.php"] == 31

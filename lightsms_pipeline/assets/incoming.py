@@ -23,9 +23,9 @@ from dagster import (
     asset,
 )
 
-from lightsms_pipeline.assets.metadata import column_schema, markdown_preview
 from lightsms_pipeline.contract import GROUP, POOL
 from lightsms_pipeline.ingest import ASSET, DayResult, IngestOptions, ingest_days
+from lightsms_pipeline.presentation.previews import column_schema, records_table, table_preview
 from lightsms_pipeline.resources import LightSMSResource, ParquetDatasetResource
 from lightsms_pipeline.schema import incoming_schema
 from lightsms_pipeline.settings import Settings
@@ -35,6 +35,8 @@ CHECK_UNIQUE = "id_sms_unique"
 CHECK_IN_DAY = "received_at_inside_partition_day"
 CHECK_NOT_NULL = "required_columns_not_null"
 MAX_LISTED = 20
+MAX_DAYS_LISTED = 62  # rows_per_day of a longer backfill lists its first two months
+ROWS_PER_DAY_SCHEMA = pa.schema([("day", pa.date32()), ("rows", pa.int64()), ("senders", pa.int64())])
 
 DESCRIPTION = """Incoming SMS of the LightSMS account, one Parquet file per provider-local day:
 `<DATA_DIR>/incoming_messages/date=YYYY-MM-DD/part-0.parquet`.
@@ -157,13 +159,16 @@ def _metadata(
         only = results[0]
         meta["distinct_senders"] = only.distinct_senders
         meta["path"] = MetadataValue.path(store.uri(store.partition_path(ASSET, only.day)))
-        meta["preview"] = MetadataValue.md(markdown_preview(store.read_partition(ASSET, only.day), 5))
+        meta["preview"] = table_preview(store.read_partition(ASSET, only.day), 5)
     else:
         meta["path"] = MetadataValue.path(store.uri(store.asset_dir(ASSET)))
-        table = "| day | rows | senders |\n|---|---:|---:|\n" + "\n".join(
-            f"| {r.day} | {r.rows} | {r.distinct_senders} |" for r in results[:62]
+        meta["rows_per_day"] = records_table(
+            [
+                {"day": r.day, "rows": r.rows, "senders": r.distinct_senders}
+                for r in results[:MAX_DAYS_LISTED]
+            ],
+            ROWS_PER_DAY_SCHEMA,
         )
-        meta["rows_per_day"] = MetadataValue.md(table + ("\n| … | | |" if len(results) > 62 else ""))
     return meta
 
 

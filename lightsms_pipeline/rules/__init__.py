@@ -4,22 +4,16 @@ Every decision of sms-rules.md is a plain function of Arrow tables and a validat
 it can be called and tested without Dagster; the assets only read, call these, and write.
 """
 
-from lightsms_pipeline.rules.classify import classified_schema, classify, subscriber
-from lightsms_pipeline.rules.config import (
-    MESSAGE_CLASSES,
-    Poll,
-    Rules,
-    RulesFileError,
-    load_rules,
-    rules_from_mapping,
-)
-from lightsms_pipeline.rules.csv_export import write_csv_safe
+from lightsms_pipeline.rules.classify import classified_schema, classify
+from lightsms_pipeline.rules.errors import RulesFileError
 from lightsms_pipeline.rules.inbox import (
     support_inbox,
     support_inbox_columns,
     support_inbox_filter,
     support_inbox_schema,
 )
+from lightsms_pipeline.rules.loading import load_rules, rules_from_mapping
+from lightsms_pipeline.rules.model import Poll, Rules
 from lightsms_pipeline.rules.polls import (
     POLL_RESULTS_SCHEMA,
     poll_results,
@@ -27,7 +21,6 @@ from lightsms_pipeline.rules.polls import (
     poll_results_filter,
     poll_vote_details,
     poll_vote_details_schema,
-    render_poll_chart,
 )
 from lightsms_pipeline.rules.subscriptions import (
     OPT_OUT_COLUMNS,
@@ -35,11 +28,11 @@ from lightsms_pipeline.rules.subscriptions import (
     opt_out_list,
     opt_out_list_columns,
     opt_out_schema,
+    subscriber,
 )
 from lightsms_pipeline.rules.text import normalize_text, normalize_texts
 
 __all__ = [
-    "MESSAGE_CLASSES",
     "OPT_OUT_COLUMNS",
     "POLL_RESULTS_SCHEMA",
     "Poll",
@@ -59,12 +52,10 @@ __all__ = [
     "poll_results_filter",
     "poll_vote_details",
     "poll_vote_details_schema",
-    "render_poll_chart",
     "rules_from_mapping",
     "subscriber",
     "support_inbox",
     "support_inbox_columns",
     "support_inbox_filter",
     "support_inbox_schema",
-    "write_csv_safe",
 ]

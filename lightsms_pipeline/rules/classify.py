@@ -1,26 +1,21 @@
 """Classifying messages (sms-rules §2): one class per message, first matching rule wins.
 
-Also the column helpers the downstream tables share, so each rule has one implementation: the
-subscriber key, `id_sms` as an integer, provider-local time, a poll's scope, de-duplication by
-`id_sms`, and the (received_at, id_sms) order within a group.
+Also the `classified_messages` schema the downstream tables take their columns from, and a poll's
+scope, which decides votes here and invalid replies in `polls`.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Sequence
-from typing import TypeAlias
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lightsms_pipeline.rules.config import OPT_OUT, OTHER, POLL_VOTE, Poll, Rules
+from lightsms_pipeline.rules.model import OPT_OUT, OTHER, POLL_VOTE, Poll, Rules
+from lightsms_pipeline.rules.tables import Column, provider_local_time
 from lightsms_pipeline.rules.text import map_distinct, normalize_texts
 from lightsms_pipeline.schema import incoming_schema
-
-Column: TypeAlias = pa.Array | pa.ChunkedArray
 
 
 def classified_schema(timezone: str) -> pa.Schema:
@@ -39,32 +34,12 @@ def classified_schema(timezone: str) -> pa.Schema:
 
 # Who sent what to which number: the columns every downstream table starts from.
 MESSAGE_COLUMNS = ("id_sms", "received_at", "sender", "sender_e164", "phone", "prefix")
-SUBSCRIBER_FIELD = pa.field("subscriber", pa.string(), nullable=False)
 
 
 def classified_fields(timezone: str, names: Sequence[str]) -> list[pa.Field]:
     """Fields of `classified_schema` by name, so derived tables keep their types and nullability."""
     schema = classified_schema(timezone)
     return [schema.field(name) for name in names]
-
-
-def subscriber(table: pa.Table) -> Column:
-    """The subscriber key (sms-rules §3): the E.164 sender, else the raw sender string."""
-    return pc.coalesce(table["sender_e164"], table["sender"])
-
-
-def id_order(id_sms: Column) -> Column:
-    """`id_sms` as int64, the order of ties (sms-rules §3): as text "10" < "9"."""
-    try:
-        return pc.cast(id_sms, pa.int64())
-    except pa.ArrowInvalid as error:
-        raise ValueError(f"id_sms must be decimal digits that fit int64: {error}") from None
-
-
-def provider_local_time(received_at: Column, timezone: str) -> Column:
-    """Naive provider-local wall time, the clock poll windows are written in."""
-    unit = received_at.type.unit
-    return pc.local_timestamp(pc.cast(received_at, pa.timestamp(unit, tz=timezone)))
 
 
 def in_poll_scope(local_time: Column, phone: Column, prefix: Column, poll: Poll) -> Column:
@@ -138,95 +113,3 @@ def classify(table: pa.Table, rules: Rules) -> pa.Table:
         possible_opt_out,
     ]
     return pa.Table.from_arrays(columns, schema=classified_schema(rules.timezone))
-
-
-def count_distinct_ids(ids: Column) -> int:
-    """Distinct values of an int64 column without nulls (see `id_order`).
-
-    numpy's sort is several times faster here than Arrow's hash-based count and needs one copy
-    of the column, where the hash table of 10M values takes a gigabyte.
-    """
-    values = np.sort(ids.to_numpy())
-    return int(values.size and 1 + np.count_nonzero(values[1:] != values[:-1]))
-
-
-def _codes(column: Column) -> pa.Array:
-    """Integer codes of a column's values, null a value of its own: grouping and sorting on
-    them is several times faster than on strings, and which row lands in which group does not
-    depend on the order the rows came in."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    return pc.dictionary_encode(column, null_encoding="encode").indices
-
-
-def _run_edges(columns: list[Column]) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
-    """(first, last) masks of each run of equal values in null-free, sorted `columns`."""
-    rows = len(columns[0])
-    if rows == 0:
-        empty = pa.chunked_array([], pa.bool_())
-        return empty, empty
-    change = functools.reduce(
-        pc.or_, [pc.not_equal(column.slice(1), column.slice(0, rows - 1)) for column in columns]
-    )
-    chunks = change.chunks if isinstance(change, pa.ChunkedArray) else [change]
-    edge = pa.array([True])
-    return pa.chunked_array([edge, *chunks]), pa.chunked_array([*chunks, edge])
-
-
-def grouped_in_time_order(
-    table: pa.Table, keys: list[str]
-) -> tuple[pa.Array, pa.ChunkedArray, pa.ChunkedArray]:
-    """Row positions of `table` grouped by `keys` (null a value of its own), each group in
-    (received_at, id_sms as an integer) order, with masks of each group's first and last position.
-
-    Positions rather than a reordered table: callers take only the rows they keep, and a
-    random-access take of every string column is the slow part at millions of rows. Groups come
-    in no meaningful order; within a group the order is total (ids are unique after
-    `unique_messages`), so each group's first and last row depend only on the set of rows.
-    """
-    sort_columns = {f"_key{index}": _codes(table[key]) for index, key in enumerate(keys)}
-    sort_columns["received_at"] = table["received_at"]
-    sort_columns["_id"] = id_order(table["id_sms"])
-    order = pc.sort_indices(pa.table(sort_columns), sort_keys=[(name, "ascending") for name in sort_columns])
-    first, last = _run_edges([pc.take(sort_columns[f"_key{i}"], order) for i in range(len(keys))])
-    return order, first, last
-
-
-def in_time_order(table: pa.Table) -> pa.Table:
-    """`table` ordered by (received_at, id_sms as an integer): the order messages arrived in."""
-    keys = pa.table({"received_at": table["received_at"], "_id": id_order(table["id_sms"])})
-    order = pc.sort_indices(keys, sort_keys=[("received_at", "ascending"), ("_id", "ascending")])
-    if np.array_equal(order.to_numpy(), np.arange(len(order))):
-        return table  # partitions usually arrive in order: skip the costly take
-    return table.take(order)
-
-
-def messages_of_class(classified: pa.Table, columns: Sequence[str], classes: Sequence[str]) -> pa.Table:
-    """The `columns` of the rows whose class is one of `classes`, one row per `id_sms`.
-
-    Columns read from Parquet as dictionaries (a good way to read `class`, `sender` or `phone`
-    of millions of rows) come back as plain strings, which every later step accepts.
-    """
-    table = classified.select(list(columns))
-    table = table.filter(pc.is_in(table["class"], pa.array(list(classes), pa.string())))
-    plain = [
-        field.with_type(field.type.value_type) if pa.types.is_dictionary(field.type) else field
-        for field in table.schema
-    ]
-    return unique_messages(table.cast(pa.schema(plain)))
-
-
-def unique_messages(table: pa.Table) -> pa.Table:
-    """One row per `id_sms`: a re-fetched day or overlapping partitions repeat messages.
-
-    Copies of an id are the same message; if they differ anyway, the kept copy is the first in
-    the order of all columns, so the result depends only on the set of rows, not their order.
-    """
-    ids = id_order(table["id_sms"])
-    if count_distinct_ids(ids) == table.num_rows:
-        return table
-    keyed = table.append_column("_id", ids)
-    sort_keys = [("_id", "ascending")] + [(name, "ascending") for name in table.column_names]
-    ordered = keyed.take(pc.sort_indices(keyed, sort_keys=sort_keys))
-    first, _ = _run_edges([ordered["_id"]])
-    return ordered.filter(first).drop_columns(["_id"])

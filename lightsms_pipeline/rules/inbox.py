@@ -9,15 +9,10 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lightsms_pipeline.rules.classify import (
-    MESSAGE_COLUMNS,
-    SUBSCRIBER_FIELD,
-    classified_fields,
-    in_time_order,
-    messages_of_class,
-    subscriber,
-)
-from lightsms_pipeline.rules.config import OTHER
+from lightsms_pipeline.rules.classify import MESSAGE_COLUMNS, classified_fields
+from lightsms_pipeline.rules.model import OTHER
+from lightsms_pipeline.rules.subscriptions import SUBSCRIBER_FIELD, subscriber
+from lightsms_pipeline.rules.tables import in_time_order, messages_of_class
 
 
 def support_inbox_schema(timezone: str) -> pa.Schema:

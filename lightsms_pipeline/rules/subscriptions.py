@@ -9,16 +9,11 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lightsms_pipeline.rules.classify import (
-    MESSAGE_COLUMNS,
-    SUBSCRIBER_FIELD,
-    classified_fields,
-    grouped_in_time_order,
-    messages_of_class,
-    subscriber,
-)
-from lightsms_pipeline.rules.config import OPT_IN, OPT_OUT, Rules
+from lightsms_pipeline.rules.classify import MESSAGE_COLUMNS, classified_fields
+from lightsms_pipeline.rules.model import OPT_IN, OPT_OUT, Rules
+from lightsms_pipeline.rules.tables import Column, grouped_in_time_order, messages_of_class
 
+SUBSCRIBER_FIELD = pa.field("subscriber", pa.string(), nullable=False)
 OPT_OUT_COLUMNS = (
     "subscriber",
     "sender",
@@ -29,6 +24,11 @@ OPT_OUT_COLUMNS = (
     "phone",
     "prefix",
 )
+
+
+def subscriber(table: pa.Table) -> Column:
+    """The subscriber key (sms-rules §3): the E.164 sender, else the raw sender string."""
+    return pc.coalesce(table["sender_e164"], table["sender"])
 
 
 def opt_out_schema(timezone: str) -> pa.Schema:

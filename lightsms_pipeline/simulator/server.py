@@ -1,67 +1,43 @@
-"""The simulated LightSMS HTTP API: timestamp.php and incoming.php on 127.0.0.1, faults included.
+"""The simulated LightSMS over real HTTP: a threaded server on 127.0.0.1, its state, and faults.
 
-It answers like the PHP server behind www.lightsms.com/external/get/ (shared/lightsms-api.md):
-API errors are HTTP 200 with a top-level {"error": N}, JSON is PHP json_encode output, and the
-signature is checked with its own PHP-style ksort + implode + key, never with the client's code,
-so a signing bug in the client shows up as error 6 instead of being mirrored.
+`SimulatorServer` owns what changes while it runs (traffic, fault plan, clock skew, test hooks,
+counters, a cache of encoded days) and delivers each request through the pure `api.answer`,
+after any injected fault: error pages come from `encoding`, while the faults that only exist on a
+socket (latency, slow answers, truncated bodies, connection resets) are done here.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
-import json
 import os
-import re
 import socket
 import struct
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
-from zoneinfo import ZoneInfo
 
-from lightsms_pipeline.contract import API_DATETIME_FORMAT, DEFAULT_TIMEZONE
-from lightsms_pipeline.simulator.faults import FaultKind, FaultPlan
-from lightsms_pipeline.simulator.traffic import SimMessage, Traffic
-
-ErrorCodeStyle = Literal["int", "str"]
-EmptyStyle = Literal["error19", "error19_str", "empty_list", "empty_object", "empty_body"]
-ResponseFormat = Literal["json", "xml"]
-
-TIMESTAMP_PATH = "/external/get/timestamp.php"
-INCOMING_PATH = "/external/get/incoming.php"
-_ENDPOINTS = {TIMESTAMP_PATH: "timestamp.php", INCOMING_PATH: "incoming.php"}
-
-_JSON_TYPE = "application/json; charset=utf-8"
-_XML_TYPE = "text/xml; charset=utf-8"
-_TEXT_TYPE = "text/plain; charset=utf-8"
-_HTML_TYPE = "text/html; charset=utf-8"
-_XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>\n'
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
-_MAINTENANCE_PAGE = (
-    b"<!DOCTYPE html>\n<html><head><title>Site under maintenance</title></head>"
-    b"<body><h1>Site under maintenance</h1><p>We'll be back shortly.</p></body></html>\n"
+from lightsms_pipeline.simulator.api import INCOMING, TIMESTAMP, Account, Request, answer, response_format
+from lightsms_pipeline.simulator.encoding import (
+    JSON_TYPE,
+    TEXT_TYPE,
+    EmptyStyle,
+    ErrorCodeStyle,
+    Reply,
+    ResponseFormat,
+    fault_reply,
+    messages_reply,
 )
+from lightsms_pipeline.simulator.faults import FaultKind, FaultPlan
+from lightsms_pipeline.simulator.traffic import Traffic
+
+_ENDPOINTS = {"/external/get/timestamp.php": TIMESTAMP, "/external/get/incoming.php": INCOMING}
 _BODY_CACHE_ENTRIES = 1024  # a year of days in both formats, about 0.3 MB each at 2,000 a day
-
-
-@dataclass(frozen=True)
-class Reply:
-    """One HTTP answer, before it is written to the socket."""
-
-    status: int
-    body: bytes
-    content_type: str
-    headers: tuple[tuple[str, str], ...] = ()
 
 
 class SimulatorStats:
@@ -107,169 +83,6 @@ class SimulatorStats:
             self.by_status[status] += 1
 
 
-def php_json(value: Any) -> bytes:
-    """PHP json_encode output: compact, \\uXXXX for every non-ASCII char, and "/" as "\\/"."""
-    text = json.dumps(value, ensure_ascii=True, separators=(",", ":"))
-    # json.dumps never writes "/" outside a string, so every one of them is inside a value.
-    return text.replace("/", "\\/").encode("ascii")
-
-
-_json_string = json.encoder.encode_basestring_ascii  # a quoted, ASCII-only JSON string
-
-
-def encode_json(messages: Iterable[SimMessage]) -> bytes:
-    """The success body of incoming.php: one object keyed by id_sms, ascending (api notes 1).
-
-    Same bytes as `php_json` of the equivalent dict, written by hand with the C string escaper:
-    three times faster than json.dumps on a dict of dicts, and a year of 2,000-message days
-    goes through here in the benchmarks.
-    """
-    q = _json_string
-    records = []
-    for m in messages:
-        # Older platform samples have no "phone" at all (api notes 1).
-        phone = "" if m.phone is None else f',"phone":{q(m.phone)}'
-        records.append(
-            f'{q(m.id_sms)}:{{"date":{q(m.date)},"sender":{q(m.sender)}{phone},'
-            f'"prefix":{q(m.prefix)},"text":{q(m.text)}}}'
-        )
-    # Every "/" is inside a string: the structure written above has none.
-    return ("{" + ",".join(records) + "}").replace("/", "\\/").encode("ascii")
-
-
-_XML_SPECIAL = re.compile('[&<>"\n\r\t]')
-
-
-def xml_attribute(value: str) -> str:
-    """Escape for a double-quoted attribute so an XML parser gives back exactly `value`.
-
-    Attribute-value normalization turns literal newlines and tabs into spaces, so they must be
-    character references to survive.
-    """
-    if _XML_SPECIAL.search(value) is None:
-        return value
-    return (
-        value.replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace('"', "&quot;")
-        .replace("\n", "&#10;")
-        .replace("\r", "&#13;")
-        .replace("\t", "&#9;")
-    )
-
-
-def encode_xml(messages: Iterable[SimMessage]) -> bytes:
-    """The XML success body: one self-closing <sms .../> element per message (api notes 1)."""
-    esc = xml_attribute
-    special = _XML_SPECIAL.search
-    parts = [_XML_DECLARATION, "<response>\n"]
-    for m in messages:
-        phone = m.phone
-        if special(f"{m.id_sms}{m.date}{m.sender}{phone or ''}{m.prefix}{m.text}") is not None:
-            id_sms, day, sender, prefix, text = map(esc, (m.id_sms, m.date, m.sender, m.prefix, m.text))
-            phone = None if phone is None else esc(phone)
-        else:  # the common case: nothing to escape, so no per-attribute work
-            id_sms, day, sender, prefix, text = m.id_sms, m.date, m.sender, m.prefix, m.text
-        phone_attr = "" if phone is None else f' phone="{phone}"'
-        parts.append(
-            f'<sms id_sms="{id_sms}" date="{day}" sender="{sender}"{phone_attr}'
-            f' prefix="{prefix}" text="{text}" />\n'
-        )
-    parts.append("</response>")
-    return "".join(parts).encode("utf-8")
-
-
-def error_reply(code: int, fmt: ResponseFormat, style: ErrorCodeStyle) -> Reply:
-    """A request-level API error: HTTP 200 with only an "error" key (api notes 4)."""
-    if fmt == "xml":
-        body = f"{_XML_DECLARATION}<response><error>{code}</error></response>".encode()
-        return Reply(200, body, _XML_TYPE)
-    return Reply(200, php_json({"error": str(code) if style == "str" else code}), _JSON_TYPE)
-
-
-def empty_reply(fmt: ResponseFormat, style: EmptyStyle) -> Reply:
-    """No messages: undocumented for incoming, so each shape other clients cope with (notes 5)."""
-    if style in ("error19", "error19_str"):
-        return error_reply(19, fmt, "str" if style == "error19_str" else "int")
-    if fmt == "xml":
-        return Reply(200, f"{_XML_DECLARATION}<response></response>".encode(), _XML_TYPE)
-    bodies = {"empty_list": b"[]", "empty_object": b"{}", "empty_body": b""}
-    return Reply(200, bodies[style], _JSON_TYPE)
-
-
-def php_signature(params: dict[str, str], api_key: str) -> str:
-    """md5(implode(ksort($params without signature)) . $key), lowercase hex of UTF-8 bytes."""
-    ordered = sorted((name.encode("utf-8"), value) for name, value in params.items())
-    joined = "".join(value for name, value in ordered if name != b"signature")
-    return hashlib.md5((joined + api_key).encode("utf-8")).hexdigest()
-
-
-def _fault_reply(kind: FaultKind, plan: FaultPlan, fmt: ResponseFormat) -> Reply | None:
-    if kind is FaultKind.HTTP_500:
-        return Reply(500, b"Internal Server Error\n", _TEXT_TYPE)
-    if kind is FaultKind.HTTP_503:
-        return Reply(503, b"Service Unavailable\n", _TEXT_TYPE)
-    if kind is FaultKind.HTML:
-        return Reply(200, _MAINTENANCE_PAGE, _HTML_TYPE)
-    if kind is FaultKind.STALE_TIMESTAMP:
-        return error_reply(6, fmt, "int")
-    if kind is FaultKind.RATE_LIMIT:
-        retry_after = (("Retry-After", str(plan.retry_after_seconds)),)
-        return Reply(429, b"Too Many Requests\n", _TEXT_TYPE, retry_after)
-    return None  # slow and truncated answer normally; reset never answers
-
-
-@dataclass(frozen=True)
-class _DayQuery:
-    day: date
-
-
-@dataclass(frozen=True)
-class _RangeQuery:
-    start: datetime
-    end: datetime
-
-
-def _parse_dates(params: dict[str, str]) -> _DayQuery | _RangeQuery | int:
-    """The requested period, or the API error code for it ("date takes priority", notes 1)."""
-    day_text, start_text, end_text = params.get("date"), params.get("from"), params.get("to")
-    if day_text:
-        day = _strict_date(day_text)
-        return 30 if day is None else _DayQuery(day)
-    if not start_text and not end_text:
-        return 30
-    if not start_text:
-        return 28
-    if not end_text:
-        return 29
-    start = _strict_datetime(start_text)
-    if start is None:
-        return 28
-    end = _strict_datetime(end_text)
-    if end is None:
-        return 29
-    return _RangeQuery(start, end)
-
-
-def _strict_date(text: str) -> date | None:
-    if _DATE_RE.fullmatch(text) is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
-
-
-def _strict_datetime(text: str) -> datetime | None:
-    if _DATETIME_RE.fullmatch(text) is None:
-        return None
-    try:
-        return datetime.strptime(text, API_DATETIME_FORMAT)
-    except ValueError:
-        return None
-
-
 def _last_values(query: str) -> dict[str, str]:
     # PHP's $_GET keeps the last of repeated parameters.
     return {
@@ -310,9 +123,8 @@ class SimulatorServer:
         self.empty_style: EmptyStyle = empty_style
         self.timestamp_window_seconds = timestamp_window_seconds
         self._now = now if now is not None else _utc_now
-        self._tz = ZoneInfo(self._traffic.timezone)
         self.stats = SimulatorStats()
-        self._bodies: OrderedDict[tuple[date, ResponseFormat], bytes] = OrderedDict()
+        self._bodies: OrderedDict[tuple[date, ResponseFormat], Reply] = OrderedDict()
         self._bodies_lock = threading.Lock()
         self._canned: dict[str | None, Reply] = {}
         self._httpd: _HTTPServer | None = None
@@ -385,7 +197,6 @@ class SimulatorServer:
     def traffic(self, traffic: Traffic) -> None:
         with self._bodies_lock:
             self._traffic = traffic
-            self._tz = ZoneInfo(traffic.timezone)
             self._bodies.clear()
 
     @property
@@ -402,7 +213,7 @@ class SimulatorServer:
 
     def local_now(self) -> datetime:
         """The server's clock as a naive local time in the traffic's time zone."""
-        return datetime.fromtimestamp(self.now_epoch(), self._tz).replace(tzinfo=None)
+        return datetime.fromtimestamp(self.now_epoch(), self._traffic.tz).replace(tzinfo=None)
 
     def serve_body(
         self,
@@ -410,7 +221,7 @@ class SimulatorServer:
         *,
         day: str | None = None,
         status: int = 200,
-        content_type: str = _JSON_TYPE,
+        content_type: str = JSON_TYPE,
         headers: tuple[tuple[str, str], ...] = (),
     ) -> None:
         """Test hook: answer incoming.php for `day` (every request, if None) with exactly `body`,
@@ -431,90 +242,54 @@ class SimulatorServer:
         day = first
         while day <= last and day < today:
             for fmt in formats:
-                self._day_body(day, fmt)
+                self._day_reply(day, fmt)
             day += timedelta(days=1)
 
     # -- answers ---------------------------------------------------------------------------
 
     def reply(self, endpoint: str, params: dict[str, str], fault: FaultKind | None) -> Reply:
         """The answer to one request to a known endpoint, after any fault was chosen."""
-        fmt: ResponseFormat = "xml" if params.get("return") == "xml" else "json"
+        fmt = response_format(params)
         if fault is not None and self.faults is not None:
-            injected = _fault_reply(fault, self.faults, fmt)
+            injected = fault_reply(fault, fmt, self.faults.retry_after_seconds)
             if injected is not None:
                 return injected
-        if endpoint == "timestamp.php":
-            return Reply(200, str(int(self.now_epoch())).encode("ascii"), _TEXT_TYPE)
-        canned = self._canned.get(params.get("date", "")) or self._canned.get(None)
-        if canned is not None:
-            return canned
-        return self._incoming(params, fmt)
+        if endpoint == INCOMING:
+            canned = self._canned.get(params.get("date", "")) or self._canned.get(None)
+            if canned is not None:
+                return canned
+        request = Request(endpoint, params, self.now_epoch())
+        return answer(request, self._account(), self._traffic, self._day_reply)
 
-    def _incoming(self, params: dict[str, str], fmt: ResponseFormat) -> Reply:
-        auth_code = self._auth_error(params)
-        query = _parse_dates(params) if auth_code is None else auth_code
-        if isinstance(query, int):
-            return error_reply(query, fmt, self.error_code_style)
-        local_now = self.local_now()
-        if isinstance(query, _DayQuery):
-            if query.day < local_now.date():
-                body = self._day_body(query.day, fmt)
-                if body is not None:
-                    return Reply(200, body, _XML_TYPE if fmt == "xml" else _JSON_TYPE)
-                return empty_reply(fmt, self.empty_style)
-            start = datetime(query.day.year, query.day.month, query.day.day)
-            end = start.replace(hour=23, minute=59, second=59)
-        else:
-            start, end = query.start, query.end
-        # Today is still filling: only what has already arrived by the server's clock.
-        messages = self._traffic.window(start, min(end, local_now))
-        if not messages:
-            return empty_reply(fmt, self.empty_style)
-        if fmt == "xml":
-            return Reply(200, encode_xml(messages), _XML_TYPE)
-        return Reply(200, encode_json(messages), _JSON_TYPE)
+    def _account(self) -> Account:
+        # Built per request: tests change the answer styles of a running server.
+        return Account(
+            login=self.login,
+            api_key=self._api_key,
+            timestamp_window_seconds=self.timestamp_window_seconds,
+            error_code_style=self.error_code_style,
+            empty_style=self.empty_style,
+        )
 
-    def _auth_error(self, params: dict[str, str]) -> int | None:
-        # The order a PHP script would check in; blank counts as missing, like PHP's empty().
-        if not params.get("signature"):
-            return 1
-        if not params.get("login"):
-            return 2
-        if not params.get("timestamp"):
-            return 24
-        if params["login"] != self.login:
-            return 7
-        expected = php_signature(params, self._api_key)
-        if not hmac.compare_digest(expected, params["signature"]):
-            return 6
-        try:
-            timestamp = int(params["timestamp"])
-        except ValueError:
-            return 6
-        # An expired timestamp is undocumented; error 6 is the likeliest answer (api notes 3).
-        if abs(timestamp - self.now_epoch()) > self.timestamp_window_seconds:
-            return 6
-        return None
-
-    def _day_body(self, day: date, fmt: ResponseFormat) -> bytes | None:
+    def _day_reply(self, day: date, fmt: ResponseFormat) -> Reply | None:
         """A whole finished day, encoded once; None when the day has no messages."""
         key = (day, fmt)
         with self._bodies_lock:
-            body = self._bodies.get(key)
-            if body is not None:
+            cached = self._bodies.get(key)
+            if cached is not None:
                 self._bodies.move_to_end(key)
-                return body
+                return cached
             traffic = self._traffic
         messages = traffic.day_messages(day)
         if not messages:
             return None
-        body = encode_xml(messages) if fmt == "xml" else encode_json(messages)
+        reply = messages_reply(messages, fmt)
         with self._bodies_lock:
             if traffic is self._traffic:
-                self._bodies[key] = body
+                self._bodies[key] = reply
                 while len(self._bodies) > _BODY_CACHE_ENTRIES:
                     self._bodies.popitem(last=False)
-        return body
+        return reply
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -607,10 +382,10 @@ class _Handler(BaseHTTPRequestHandler):
         if plan is not None and plan.latency_ms > 0:
             time.sleep(plan.latency_ms / 1000)
         if endpoint is None:
-            self._send(Reply(404, b"Not Found\n", _TEXT_TYPE))
+            self._send(Reply(404, b"Not Found\n", TEXT_TYPE))
             return
         params = _last_values(split.query)
-        if endpoint == "incoming.php":
+        if endpoint == INCOMING:
             sim.stats.record_params(params)
         fault = plan.choose(endpoint, params.get("date")) if plan is not None else None
         if fault is not None:
@@ -626,7 +401,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _method_not_allowed(self) -> None:
         self._discard_body()
         self.server.simulator.stats.record_request("other")
-        self._send(Reply(405, b"Method Not Allowed\n", _TEXT_TYPE, (("Allow", "GET"),)))
+        self._send(Reply(405, b"Method Not Allowed\n", TEXT_TYPE, (("Allow", "GET"),)))
 
     def _send(self, reply: Reply, *, truncate: bool = False) -> None:
         self.send_response(reply.status)
@@ -660,36 +435,3 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
             else:
                 self.rfile.read(int(length))
-
-
-def run_simulator_cli(
-    days: int,
-    per_day: int,
-    port: int,
-    faults: str | None,
-    seed: int,
-    login: str,
-    api_key: str,
-    host: str = "127.0.0.1",
-) -> None:
-    """Serve until Ctrl-C: `days` days of history ending today (all history when days <= 0)."""
-    timezone = DEFAULT_TIMEZONE
-    today = datetime.now(ZoneInfo(timezone)).date()
-    start = today - timedelta(days=days - 1) if days > 0 else None
-    traffic = Traffic(seed=seed, per_day=per_day, start=start, timezone=timezone)
-    plan = FaultPlan.parse(faults) if faults else None
-    server = SimulatorServer(traffic, login=login, api_key=api_key, host=host, port=port, faults=plan).start()
-    # The key is the user's own, but keys are never printed: a placeholder stands in for it.
-    print(
-        f"LightSMS simulator on {server.base_url} (login {login}); Ctrl-C stops it.\n"
-        f"export LIGHTSMS_BASE_URL={server.base_url} LIGHTSMS_LOGIN={login} "
-        "LIGHTSMS_API_KEY=<the key you passed with --api-key>",
-        flush=True,
-    )
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()

@@ -34,7 +34,7 @@ from lightsms_pipeline.ingest import check_partition
 from lightsms_pipeline.normalize import to_incoming_table
 from lightsms_pipeline.responses import ApiErrorCode, ResponseProblem, parse_body
 from lightsms_pipeline.schema import incoming_schema
-from lightsms_pipeline.simulator.server import xml_attribute
+from lightsms_pipeline.simulator.encoding import xml_attribute
 
 TIMEZONE = "Europe/Vilnius"
 ZONE = ZoneInfo(TIMEZONE)

@@ -12,7 +12,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lightsms_pipeline.rules.config import Rules, RulesFileError, load_rules
+from lightsms_pipeline.rules import Rules, RulesFileError, load_rules
 from reliability.conftest import SuiteSummary
 
 SUITE = "reliability/rules-file"

@@ -15,7 +15,7 @@ from message_tables import LUNCH_POLL, rules_with
 
 from lightsms_pipeline.errors import ConfigurationError
 from lightsms_pipeline.rules import Poll, Rules, RulesFileError, load_rules
-from lightsms_pipeline.rules.config import PollDefaults
+from lightsms_pipeline.rules.model import PollDefaults
 
 EXAMPLE_RULES = Path(__file__).resolve().parents[2] / "rules.yaml"
 

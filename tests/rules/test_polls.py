@@ -25,7 +25,6 @@ from lightsms_pipeline.rules import (
     poll_results_filter,
     poll_vote_details,
     poll_vote_details_schema,
-    render_poll_chart,
 )
 
 LUNCH = rules_with(polls=[LUNCH_POLL])
@@ -221,14 +220,6 @@ def test_the_read_filter_keeps_votes_and_other_messages_near_a_window() -> None:
     table = classified_rows(rows, LUNCH)
     assert table.filter(poll_results_filter(LUNCH))["id_sms"].to_pylist() == ["1", "2", "4"]
     assert table.filter(poll_results_filter(rules_with())).num_rows == 0
-
-
-def test_the_chart_is_a_png_also_without_polls() -> None:
-    table = classified_rows([{"text": "A"}, {"text": "b", "sender": BOB}], LUNCH)
-    png = render_poll_chart(poll_results(table, LUNCH), LUNCH)
-    assert png.startswith(b"\x89PNG\r\n\x1a\n")
-    empty = rules_with()
-    assert render_poll_chart(poll_results(table, empty), empty).startswith(b"\x89PNG")
 
 
 @pytest.mark.parametrize("count", ["last", "first"])

@@ -22,8 +22,10 @@ import defusedxml.ElementTree as DefusedET
 import pytest
 import requests
 
+from lightsms_pipeline.simulator.api import php_signature
+from lightsms_pipeline.simulator.encoding import encode_json
 from lightsms_pipeline.simulator.faults import FaultKind, FaultPlan
-from lightsms_pipeline.simulator.server import SimulatorServer, encode_json, php_signature
+from lightsms_pipeline.simulator.server import SimulatorServer
 from lightsms_pipeline.simulator.traffic import SimMessage, Traffic
 
 LOGIN = "sim-login"

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pytest
-from message_tables import local
 
-from lightsms_pipeline.rules import write_csv_safe
+from lightsms_pipeline.contract import DEFAULT_TIMEZONE
+from lightsms_pipeline.presentation.csv_export import write_csv_safe
+
+
+def local(text: str) -> dt.datetime:
+    """A provider-local wall time as an aware datetime."""
+    return dt.datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(DEFAULT_TIMEZONE))
 
 
 def exported(table: pa.Table, **options: tuple[str, ...]) -> bytes:

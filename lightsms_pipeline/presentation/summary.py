@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import pyarrow as pa
 
-from lightsms_pipeline.rollups import (
+from lightsms_pipeline.contract import (
     CLASSIFIED,
     INCOMING,
     OPT_OUT_CSV,

@@ -1,0 +1,43 @@
+"""The `poll_results` asset: votes per poll and option over all days, with a chart."""
+
+import base64
+from typing import Any
+
+from dagster import AssetsDefinition, MaterializeResult, MetadataValue, asset
+
+from lightsms_pipeline.assets.derived import derived_options
+from lightsms_pipeline.contract import CLASSIFIED, POLL_RESULTS
+from lightsms_pipeline.datasets.polls import write_poll_results
+from lightsms_pipeline.presentation.previews import table_preview
+from lightsms_pipeline.resources import ParquetDatasetResource
+from lightsms_pipeline.rules.model import Rules
+
+
+def build_poll_results(rules: Rules) -> AssetsDefinition:
+    @asset(
+        name=POLL_RESULTS,
+        deps=[CLASSIFIED],
+        kinds={"parquet"},
+        description=(
+            "Votes per poll and option (one vote per subscriber), with voters, superseded and invalid."
+        ),
+        **derived_options(rules),
+    )
+    def poll_results(dataset: ParquetDatasetResource) -> MaterializeResult:
+        store = dataset.get_dataset()
+        written, png = write_poll_results(store, rules)
+        meta: dict[str, Any] = {
+            "dagster/row_count": written.table.num_rows,
+            "polls": len(rules.polls),
+            "path": MetadataValue.path(store.uri(written.paths[0])),
+            "results": table_preview(written.table, written.table.num_rows),
+        }
+        if png is not None:
+            # A picture: markdown with an inline PNG is how the UI shows one.
+            meta["chart"] = MetadataValue.md(
+                f"![poll results](data:image/png;base64,{base64.b64encode(png).decode()})"
+            )
+            meta["chart_path"] = MetadataValue.path(store.uri(written.paths[1]))
+        return MaterializeResult(metadata=meta)
+
+    return poll_results

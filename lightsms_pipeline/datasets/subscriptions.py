@@ -1,0 +1,35 @@
+"""`opt_out_list`: who is opted out now, over every stored day, as Parquet and a CRM-safe CSV."""
+
+from __future__ import annotations
+
+import io
+
+import pyarrow as pa
+
+from lightsms_pipeline.contract import CLASSIFIED, OPT_OUT_CSV, OPT_OUT_PARQUET
+from lightsms_pipeline.datasets.upstream import Written
+from lightsms_pipeline.presentation.csv_export import write_csv_safe
+from lightsms_pipeline.rules.classify import classified_schema
+from lightsms_pipeline.rules.model import Rules
+from lightsms_pipeline.rules.subscriptions import opt_out_events_filter, opt_out_list, opt_out_list_columns
+from lightsms_pipeline.storage import Dataset
+
+
+def compute_opt_out_list(dataset: Dataset, rules: Rules) -> pa.Table:
+    """The opt-out list over every stored day; reads only the opt-out/opt-in events."""
+    events = dataset.read_asset(
+        CLASSIFIED, classified_schema(rules.timezone), opt_out_list_columns(), opt_out_events_filter()
+    )
+    return opt_out_list(events, rules)
+
+
+def write_opt_out_list(dataset: Dataset, rules: Rules) -> Written:
+    """Compute the list and replace `opt_out_list.parquet` and `opt_out_list.csv`."""
+    table = compute_opt_out_list(dataset, rules)
+    parquet = dataset.file_path(OPT_OUT_PARQUET)
+    csv = dataset.file_path(OPT_OUT_CSV)
+    dataset.write_parquet(parquet, table)
+    buffer = io.BytesIO()
+    write_csv_safe(table, buffer)
+    dataset.write_bytes(csv, buffer.getvalue())
+    return Written(table, (parquet, csv))

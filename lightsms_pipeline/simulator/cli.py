@@ -1,0 +1,45 @@
+"""`lightsms-pipeline simulate`: serve the simulator alone until Ctrl-C."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from lightsms_pipeline.contract import DEFAULT_TIMEZONE
+from lightsms_pipeline.simulator.faults import FaultPlan
+from lightsms_pipeline.simulator.server import SimulatorServer
+from lightsms_pipeline.simulator.traffic import Traffic
+
+
+def run_simulator_cli(
+    days: int,
+    per_day: int,
+    port: int,
+    faults: str | None,
+    seed: int,
+    login: str,
+    api_key: str,
+    host: str = "127.0.0.1",
+) -> None:
+    """Serve until Ctrl-C: `days` days of history ending today (all history when days <= 0)."""
+    timezone = DEFAULT_TIMEZONE
+    today = datetime.now(ZoneInfo(timezone)).date()
+    start = today - timedelta(days=days - 1) if days > 0 else None
+    traffic = Traffic(seed=seed, per_day=per_day, start=start, timezone=timezone)
+    plan = FaultPlan.parse(faults) if faults else None
+    server = SimulatorServer(traffic, login=login, api_key=api_key, host=host, port=port, faults=plan).start()
+    # The key is the user's own, but keys are never printed: a placeholder stands in for it.
+    print(
+        f"LightSMS simulator on {server.base_url} (login {login}); Ctrl-C stops it.\n"
+        f"export LIGHTSMS_BASE_URL={server.base_url} LIGHTSMS_LOGIN={login} "
+        "LIGHTSMS_API_KEY=<the key you passed with --api-key>",
+        flush=True,
+    )
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()

@@ -1,0 +1,103 @@
+"""The simulator's API semantics as a pure function: `api.answer` called directly, no sockets.
+
+Signatures are built by hand with hashlib (as in test_server.py), never with the code under test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+
+from lightsms_pipeline.simulator.api import INCOMING, TIMESTAMP, Account, DayReply, Request, answer
+from lightsms_pipeline.simulator.encoding import Reply, ResponseFormat
+from lightsms_pipeline.simulator.traffic import Traffic
+
+ACCOUNT = Account(login="pure-login", api_key="pure-key-0123456789", timestamp_window_seconds=10.0)
+NOW = datetime(2025, 3, 12, 10, 30, 0, tzinfo=UTC).timestamp()  # 12:30 in Vilnius
+TRAFFIC = Traffic(seed=5, per_day=80)
+
+
+def signed(
+    params: dict[str, str], *, timestamp: float = NOW, api_key: str = ACCOUNT.api_key
+) -> dict[str, str]:
+    params = {"login": ACCOUNT.login, "timestamp": str(int(timestamp)), **params}
+    joined = "".join(params[name] for name in sorted(params))
+    return {**params, "signature": hashlib.md5((joined + api_key).encode()).hexdigest()}
+
+
+def ask(params: dict[str, str], *, now: float = NOW, day_reply: DayReply | None = None) -> Reply:
+    return answer(Request(INCOMING, params, now), ACCOUNT, TRAFFIC, day_reply)
+
+
+def error_of(reply: Reply) -> int | None:
+    body = json.loads(reply.body)
+    return body.get("error") if isinstance(body, dict) else None
+
+
+def test_auth_checks_answer_in_php_order_signature_login_timestamp_then_identity() -> None:
+    full = signed({"date": "2025-03-05"})
+    assert error_of(ask({})) == 1
+    assert error_of(ask({"signature": full["signature"]})) == 2
+    assert error_of(ask({"signature": full["signature"], "login": ACCOUNT.login})) == 24
+    assert error_of(ask({**full, "login": "someone-else"})) == 7
+    assert error_of(ask(signed({"date": "2025-03-05"}, api_key="wrong-key"))) == 6
+    assert error_of(ask(full)) is None
+
+
+def test_a_timestamp_is_accepted_only_inside_the_window_around_the_servers_clock() -> None:
+    assert error_of(ask(signed({"date": "2025-03-05"}, timestamp=NOW - 10))) is None
+    assert error_of(ask(signed({"date": "2025-03-05"}, timestamp=NOW + 10))) is None
+    assert error_of(ask(signed({"date": "2025-03-05"}, timestamp=NOW - 11))) == 6
+    # The same request a minute later is stale: the clock is part of the request.
+    assert error_of(ask(signed({"date": "2025-03-05"}), now=NOW + 60)) == 6
+
+
+@pytest.mark.parametrize(
+    ("dates", "code"),
+    [
+        ({}, 30),
+        ({"date": "2025-3-05"}, 30),
+        ({"to": "2025-03-05 10:00:00"}, 28),
+        ({"from": "2025-03-05 10:00:00"}, 29),
+        ({"from": "2025-03-05T10:00:00", "to": "2025-03-05 11:00:00"}, 28),
+        ({"from": "2025-03-05 10:00:00", "to": "2025-03-05 25:00:00"}, 29),
+    ],
+)
+def test_missing_or_malformed_dates_get_their_error_code(dates: dict[str, str], code: int) -> None:
+    assert error_of(ask(signed(dates))) == code
+
+
+def test_finished_days_come_from_the_day_reply_and_today_stops_at_the_servers_clock() -> None:
+    asked: list[tuple[date, ResponseFormat]] = []
+
+    def day_reply(day: date, fmt: ResponseFormat) -> Reply:
+        asked.append((day, fmt))
+        return Reply(200, b"cached", "text/plain")
+
+    assert ask(signed({"date": "2025-03-11", "return": "xml"}), day_reply=day_reply).body == b"cached"
+    assert asked == [(date(2025, 3, 11), "xml")]
+    today = json.loads(ask(signed({"date": "2025-03-12"}), day_reply=day_reply).body)
+    assert asked == [(date(2025, 3, 11), "xml")]  # today is never a finished day
+    expected = [m.id_sms for m in TRAFFIC.day(date(2025, 3, 12)) if m.date <= "2025-03-12 12:30:00"]
+    assert list(today) == expected
+    assert 0 < len(expected) < len(TRAFFIC.day(date(2025, 3, 12)))
+
+
+def test_date_takes_priority_over_from_and_to() -> None:
+    by_date = ask(signed({"date": "2025-03-05"})).body
+    both = ask(signed({"date": "2025-03-05", "from": "2025-01-01 00:00:00", "to": "2025-01-01 00:59:59"}))
+    assert both.body == by_date
+    assert len(json.loads(by_date)) == len(TRAFFIC.day(date(2025, 3, 5))) > 0
+
+
+def test_timestamp_endpoint_answers_the_clock_whatever_the_parameters() -> None:
+    reply = answer(Request(TIMESTAMP, {"login": "nobody"}, NOW + 0.9), ACCOUNT, TRAFFIC)
+    assert (reply.status, reply.body) == (200, str(int(NOW)).encode())
+
+
+def test_the_account_repr_never_shows_the_api_key() -> None:
+    assert ACCOUNT.api_key not in repr(ACCOUNT)
+    assert ACCOUNT.login in repr(ACCOUNT)
