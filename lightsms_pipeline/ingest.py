@@ -26,7 +26,6 @@ from lightsms_pipeline.storage import Dataset
 
 log = logging.getLogger(__name__)
 
-ASSET = INCOMING
 RUN_ID_KEY = "lightsms.run_id"
 
 
@@ -102,7 +101,7 @@ def ingest_day(
         table = pseudonymize_senders(table, options.sender_hash_salt)
     if options.run_id:
         table = table.replace_schema_metadata({RUN_ID_KEY: options.run_id})
-    path = dataset.write_partition(ASSET, day, table)
+    path = dataset.write_partition(INCOMING, day, table)
     return _result(day, table, path, options)
 
 
@@ -117,12 +116,12 @@ def _result(day: date, table: pa.Table, path: str, options: IngestOptions) -> Da
 
 
 def _written_by_this_run(dataset: Dataset, day: date, options: IngestOptions) -> DayResult | None:
-    if not (options.resume and options.run_id and dataset.has_partition(ASSET, day)):
+    if not (options.resume and options.run_id and dataset.has_partition(INCOMING, day)):
         return None
-    table = dataset.read_partition(ASSET, day)
+    table = dataset.read_partition(INCOMING, day)
     if (table.schema.metadata or {}).get(RUN_ID_KEY.encode()) != options.run_id.encode():
         return None
-    return _result(day, table, dataset.partition_path(ASSET, day), options)
+    return _result(day, table, dataset.partition_path(INCOMING, day), options)
 
 
 def ingest_days(

@@ -23,8 +23,8 @@ from dagster import (
     asset,
 )
 
-from lightsms_pipeline.contract import GROUP, POOL
-from lightsms_pipeline.ingest import ASSET, DayResult, IngestOptions, ingest_days
+from lightsms_pipeline.contract import GROUP, INCOMING, POOL
+from lightsms_pipeline.ingest import DayResult, IngestOptions, ingest_days
 from lightsms_pipeline.presentation.previews import column_schema, records_table, table_preview
 from lightsms_pipeline.resources import LightSMSResource, ParquetDatasetResource
 from lightsms_pipeline.schema import incoming_schema
@@ -53,7 +53,7 @@ def build_incoming_messages(
     schema = incoming_schema(settings.timezone)
 
     @asset(
-        name=ASSET,
+        name=INCOMING,
         group_name=GROUP,
         description=DESCRIPTION,
         partitions_def=partitions_def,
@@ -61,7 +61,7 @@ def build_incoming_messages(
         pool=POOL,
         kinds={"parquet"},
         code_version="1",
-        metadata={"dagster/column_schema": column_schema(schema), "layout": ASSET + "/date=YYYY-MM-DD/"},
+        metadata={"dagster/column_schema": column_schema(schema), "layout": INCOMING + "/date=YYYY-MM-DD/"},
         # A transient outage heals without a person: Dagster re-runs the step after a delay, and
         # the days this run already wrote are not fetched again.
         retry_policy=RetryPolicy(
@@ -73,15 +73,15 @@ def build_incoming_messages(
         if settings.run_retries
         else None,
         check_specs=[
-            AssetCheckSpec(CHECK_UNIQUE, asset=ASSET, description="No id_sms appears twice in a day."),
+            AssetCheckSpec(CHECK_UNIQUE, asset=INCOMING, description="No id_sms appears twice in a day."),
             AssetCheckSpec(
                 CHECK_IN_DAY,
-                asset=ASSET,
+                asset=INCOMING,
                 description="Every received_at falls inside the partition's provider-local day.",
             ),
             AssetCheckSpec(
                 CHECK_NOT_NULL,
-                asset=ASSET,
+                asset=INCOMING,
                 description="id_sms, received_at, sender, text, account and fetched_at are never null.",
             ),
         ],
@@ -98,7 +98,7 @@ def build_incoming_messages(
             region=region,
             parallelism=settings.parallelism,
             sender_hash_salt=settings.salt,
-            run_id=context.run_id,
+            run_id=context.run.run_id,
             resume=context.retry_number > 0,
         )
         before = client.stats.snapshot()
@@ -119,11 +119,11 @@ def build_incoming_messages(
             for r in landed:
                 context.log_event(
                     AssetMaterialization(
-                        asset_key=ASSET,
+                        asset_key=INCOMING,
                         partition=r.day.isoformat(),
                         metadata={
                             "dagster/row_count": r.rows,
-                            "path": MetadataValue.path(store.uri(store.partition_path(ASSET, r.day))),
+                            "path": MetadataValue.path(store.uri(store.partition_path(INCOMING, r.day))),
                         },
                     )
                 )
@@ -158,10 +158,10 @@ def _metadata(
     if len(results) == 1:
         only = results[0]
         meta["distinct_senders"] = only.distinct_senders
-        meta["path"] = MetadataValue.path(store.uri(store.partition_path(ASSET, only.day)))
-        meta["preview"] = table_preview(store.read_partition(ASSET, only.day), 5)
+        meta["path"] = MetadataValue.path(store.uri(store.partition_path(INCOMING, only.day)))
+        meta["preview"] = table_preview(store.read_partition(INCOMING, only.day), 5)
     else:
-        meta["path"] = MetadataValue.path(store.uri(store.asset_dir(ASSET)))
+        meta["path"] = MetadataValue.path(store.uri(store.asset_dir(INCOMING)))
         meta["rows_per_day"] = records_table(
             [
                 {"day": r.day, "rows": r.rows, "senders": r.distinct_senders}

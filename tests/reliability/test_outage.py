@@ -10,8 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 from dagster import DagsterEventType, DagsterInstance
 
+from lightsms_pipeline.contract import INCOMING
 from lightsms_pipeline.definitions import build_definitions
-from lightsms_pipeline.ingest import ASSET, RUN_ID_KEY
+from lightsms_pipeline.ingest import RUN_ID_KEY
 from lightsms_pipeline.settings import Settings
 from lightsms_pipeline.simulator.faults import FaultKind, FaultPlan
 from lightsms_pipeline.simulator.server import SimulatorServer
@@ -60,7 +61,7 @@ def step_events(run_id: str, kind: DagsterEventType) -> list:
 
 
 def test_default_settings_retry_the_step_after_a_delay() -> None:
-    policy = build_definitions(Settings()).resolve_assets_def(ASSET).node_def.retry_policy
+    policy = build_definitions(Settings()).resolve_assets_def(INCOMING).node_def.retry_policy
     assert policy is not None and policy.max_retries >= 1 and policy.delay and policy.delay >= 10
 
 

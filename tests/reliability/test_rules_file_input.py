@@ -54,7 +54,7 @@ class _Faults:
         return self.draw(invalid if self.wants(label) else valid)
 
 
-# Every YAML scalar but null reaches the validator as text (rules/config.py `_RulesLoader`), so
+# Every YAML scalar but null reaches the validator as text (rules/loading.py `_RulesLoader`), so
 # the pools below hold text, null, lists and mappings; each value is valid or invalid for sure.
 # Word pools are disjoint across classes after normalization, defaults included.
 WORD_POOLS = {
@@ -391,7 +391,7 @@ def test_an_unreadable_rules_file_is_a_rules_file_error_naming_it(tmp_path: Path
         load_rules(path)
 
 
-# Found by this suite in lightsms_pipeline/rules/config.py, since fixed: each once escaped
+# Found by this suite in the rules loading and model (then rules/config.py), since fixed: each once escaped
 # load_rules as something other than RulesFileError.
 KNOWN_ESCAPES = {
     "nested-deeper-than-the-yaml-parser-recurses": b"[" * 100_000,  # RecursionError
