@@ -134,6 +134,15 @@ def test_deploy_dagster_yaml_loads_as_a_postgres_instance_with_queue_pool_and_mo
     conn.close()
 
 
+def test_the_local_instance_config_keeps_sqlite_and_the_pool_limit(tmp_path: Path) -> None:
+    shutil.copyfile(DEPLOY / "dagster-local.yaml", tmp_path / "dagster.yaml")
+    with DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert type(instance.run_storage).__name__ == "SqliteRunStorage"
+        pools = instance.get_concurrency_config().pool_config
+        assert pools.default_pool_limit == 1
+    assert (tmp_path / "history").is_dir()  # the storage lives in DAGSTER_HOME, not a temp folder
+
+
 # --- bad input: the instance's database ----------------------------------------------------------
 
 
