@@ -366,7 +366,11 @@ def test_a_run_killed_with_sigkill_is_marked_failed_and_a_rerun_completes_the_da
     written_before_kill = sum(part_path(data_dir, d).exists() for d in days)
     assert written_before_kill < len(days), "the run finished before it was killed"
     with deployment.instance() as instance:
-        engine = [e.user_message for e in instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT)]
+        engine = [
+            str(e.dagster_event.message or "")
+            for e in instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT)
+            if e.dagster_event
+        ]
     # The code server that started the worker saw it die (the default run launcher).
     assert any("was terminated by signal 9 (SIGKILL)" in m for m in engine), engine
     assert failed_days(deployment) > 0  # the UI shows the killed run's days as failed
