@@ -63,14 +63,17 @@ BACKFILL_FINISHED = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAIL
 
 @dataclass
 class ArrivalLog(FaultPlan):
-    """No faults, `latency_ms` on every request, and the date and time each incoming.php
-    request arrived at the simulator."""
+    """No faults; the date and time each incoming.php request arrived at the simulator, and
+    `hold_seconds` before answering it (shorter than the client's timeout), so that a run
+    fetches long enough for a second run to start beside it if nothing held it back."""
 
+    hold_seconds: float = 0.0
     arrivals: list[tuple[str | None, float]] = field(default_factory=list)
 
     def choose(self, endpoint: str, date_param: str | None = None):  # type: ignore[no-untyped-def]
         if endpoint == "incoming.php":
             self.arrivals.append((date_param, time.time()))
+            time.sleep(self.hold_seconds)
         return super().choose(endpoint, date_param)
 
 
@@ -306,8 +309,9 @@ def test_the_daily_schedule_tick_lands_yesterday_and_the_lookback_through_the_qu
 def test_two_backfills_launched_at_once_queue_on_the_pool_instead_of_calling_lightsms_twice(
     deployment: Deployment, quiet_simulator: SimulatorServer, traffic: Traffic, data_dir: Path
 ) -> None:
-    first, second = (date(2025, 2, 1), date(2025, 2, 12)), (date(2025, 2, 13), date(2025, 2, 24))
-    log = ArrivalLog(latency_ms=400)
+    # 16 days each, 4 at a time, 3 s a request: each run fetches for about 12 s.
+    first, second = (date(2025, 2, 1), date(2025, 2, 16)), (date(2025, 2, 17), date(2025, 3, 4))
+    log = ArrivalLog(hold_seconds=3.0)
     quiet_simulator.faults = log
     ids = [launch_backfill(deployment, {INCOMING: span}) for span in (first, second)]
     for backfill_id in ids:
@@ -327,7 +331,7 @@ def test_two_backfills_launched_at_once_queue_on_the_pool_instead_of_calling_lig
     first_days = {str(d) for d in day_range(*first)}
     owner = ["first" if d in first_days else "second" for d in dates]
     switches = sum(1 for x, y in itertools.pairwise(owner) if x != y)
-    assert len(dates) == 24 and switches == 1, owner
+    assert len(dates) == 32 and switches == 1, owner
     assert_days_exact(data_dir, traffic, day_range(first[0], second[1]))
     print(
         f"\npool lightsms_api: run 2 queued {a.end_time - b.create_timestamp.timestamp():.1f} s "
