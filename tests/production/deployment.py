@@ -22,6 +22,7 @@ from typing import Any
 import requests
 from dagster import DagsterInstance
 
+from lightsms_pipeline.contract import POOL
 from production.postgres_server import PostgresServer, free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -77,6 +78,13 @@ class Deployment:
         return f"http://127.0.0.1:{self.webserver_port}"
 
     def start(self) -> None:
+        # As the README's deployment steps do: the pool's limit set once, explicitly. Dagster
+        # 1.13 applies `default_limit` lazily, and the first dequeue that meets the pool may
+        # launch two of its runs at once.
+        subprocess.run(
+            [str(BIN / "dagster"), "instance", "concurrency", "set", POOL, "1"],
+            cwd=REPO, env=self.env, check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
         workspace = self.root / "workspace.yaml"
         workspace.write_text(
             "load_from:\n  - grpc_server:\n      host: 127.0.0.1\n"
