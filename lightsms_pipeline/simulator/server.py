@@ -344,10 +344,8 @@ class SimulatorServer:
         if httpd is None:
             return
         httpd.shutdown()
-        # Close kept-alive connections first: server_close joins the handler threads, which
-        # would otherwise wait for their client's next request.
-        httpd.close_open_connections()
         httpd.server_close()
+        httpd.close_open_connections()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
