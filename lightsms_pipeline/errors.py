@@ -64,6 +64,10 @@ class ConfigurationError(LightSMSError):
     """Settings or the rules file are missing or invalid; fix the configuration, retrying won't help."""
 
 
+class StorageError(LightSMSError):
+    """The data directory refused a write: a missing bucket, denied access. Names the URI."""
+
+
 class ApiError(LightSMSError):
     """LightSMS answered, but not with data. Carries where it happened so the message is actionable."""
 

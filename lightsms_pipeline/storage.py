@@ -21,6 +21,8 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 
+from lightsms_pipeline.errors import StorageError
+
 PART_FILE = "part-0.parquet"
 
 
@@ -66,11 +68,13 @@ class Dataset:
     def write_bytes(self, path: str, data: bytes) -> None:
         """Replace `path` with `data` atomically: a whole old file or a whole new one, never half."""
         parent = path.rsplit("/", 1)[0]
-        self.fs.makedirs(parent, exist_ok=True)
         if not self.is_local:
             # Object stores publish an object only once its upload completes: already atomic.
-            self.fs.pipe_file(path, data)
+            # No makedirs: an object store has no folders, and s3fs's makedirs would silently
+            # create a missing bucket instead of reporting it.
+            self._put_object(path, data)
             return
+        self.fs.makedirs(parent, exist_ok=True)
         tmp = f"{parent}/.{path.rsplit('/', 1)[1]}.{uuid.uuid4().hex}.tmp"
         try:
             with open(tmp, "wb") as fh:
@@ -82,6 +86,21 @@ class Dataset:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
+
+    def _put_object(self, path: str, data: bytes) -> None:
+        try:
+            self.fs.pipe_file(path, data)
+        except FileNotFoundError as exc:
+            raise StorageError(
+                f"cannot write {self.uri(path)}: the bucket does not exist; create it or fix "
+                f"LIGHTSMS_DATA_DIR ({self.root})"
+            ) from exc
+        except PermissionError as exc:
+            raise StorageError(
+                f"cannot write {self.uri(path)}: access denied; check the credentials "
+                f"(AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the instance role) and the bucket's "
+                f"policy for LIGHTSMS_DATA_DIR ({self.root})"
+            ) from exc
 
     # --- reads -----------------------------------------------------------------------------------
 
