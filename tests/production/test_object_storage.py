@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 import s3fs
 from moto.server import ThreadedMotoServer
-from pipeline import materialize
+from pipeline import Pipeline
 from reliability.partition_files import day_range, expected_rows, file_rows
 from reliability.test_secrets import leak_forms
 
@@ -52,16 +52,14 @@ def s3_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture
-def s3_env(
-    s3_endpoint: str, pipeline_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[dict[str, str]]:
-    """The standard AWS variables a deployment sets (deploy/dagster.env), and a fresh bucket."""
+def s3_pipeline(s3_endpoint: str, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipeline]:
+    """The pipeline writing to `s3://bucket/prefix`, with the standard AWS variables a deployment
+    sets for s3fs (deploy/dagster.env: credentials are the environment's), and a fresh bucket."""
     env = {
         "AWS_ACCESS_KEY_ID": ACCESS_KEY,
         "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
         "AWS_ENDPOINT_URL": s3_endpoint,
         "AWS_DEFAULT_REGION": "us-east-1",
-        "LIGHTSMS_DATA_DIR": f"s3://{BUCKET}/{PREFIX}",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -69,7 +67,7 @@ def s3_env(
     s3fs.S3FileSystem.clear_instance_cache()
     client = boto3.client("s3")
     client.create_bucket(Bucket=BUCKET)
-    yield env
+    yield pipeline.with_settings(data_dir=f"s3://{BUCKET}/{PREFIX}")
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
         for item in page.get("Contents", []):
             client.delete_object(Bucket=BUCKET, Key=item["Key"])
@@ -87,10 +85,10 @@ def every_object(fs: s3fs.S3FileSystem) -> dict[str, bytes]:
 
 
 def test_backfill_rerun_and_downstream_land_in_s3_and_read_back_with_pyarrow_pandas_and_duckdb(
-    s3_env: dict[str, str], simulator: SimulatorServer, traffic: Traffic, dagster_home: Path
+    s3_pipeline: Pipeline, simulator: SimulatorServer, traffic: Traffic, dagster_home: Path
 ) -> None:
     days = day_range(START, END)
-    assert materialize(START, END, assets=None).success
+    assert s3_pipeline.materialize(START, END, assets=None).success
     fs = s3fs.S3FileSystem()
     for day in days:
         assert object_rows(fs, INCOMING, day) == expected_rows(traffic, day), day
@@ -105,7 +103,7 @@ def test_backfill_rerun_and_downstream_land_in_s3_and_read_back_with_pyarrow_pan
     changed = Traffic(seed=8, per_day=60)
     simulator.traffic = changed
     rerun = day_range(date(2025, 1, 15), date(2025, 1, 16))
-    assert materialize(rerun[0], rerun[-1], assets=None).success
+    assert s3_pipeline.materialize(rerun[0], rerun[-1], assets=None).success
     fs.invalidate_cache()
     for day in days:
         truth = changed if day in rerun else traffic
@@ -143,11 +141,11 @@ def test_backfill_rerun_and_downstream_land_in_s3_and_read_back_with_pyarrow_pan
 
 
 def test_a_bucket_that_does_not_exist_fails_the_days_naming_it_and_creates_nothing(
-    s3_env: dict[str, str], simulator: SimulatorServer, dagster_home: Path, monkeypatch: pytest.MonkeyPatch
+    s3_pipeline: Pipeline, simulator: SimulatorServer, dagster_home: Path
 ) -> None:
     missing = "lightsms-no-such-bucket"
-    monkeypatch.setenv("LIGHTSMS_DATA_DIR", f"s3://{missing}/{PREFIX}")
-    result = materialize(START, date(2025, 1, 15), raise_on_error=False)
+    elsewhere = s3_pipeline.with_settings(data_dir=f"s3://{missing}/{PREFIX}")
+    result = elsewhere.materialize(START, date(2025, 1, 15), raise_on_error=False)
     assert not result.success
     failures = [e for e in result.all_events if e.is_step_failure]
     text = "\n".join(str(e.event_specific_data.error.message) for e in failures)  # type: ignore[union-attr]
