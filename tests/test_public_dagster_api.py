@@ -1,4 +1,5 @@
-"""Only Dagster's public API: no `dagster._…` name in the package, the tests or pyproject.toml.
+"""Only Dagster's public API: no private `dagster` module (a name after `dagster.` that starts
+with an underscore) in the package, the tests or pyproject.toml.
 
 Code that must extend Dagster's instance itself may live in `lightsms_pipeline/dagster_ext/`,
 pinned by `tests/test_dagster_ext*.py`; nowhere else, so an upgrade breaks in one known place.
@@ -10,7 +11,8 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PRIVATE = re.compile(r"\bdagster\._")
+# Spelt in two parts so that this file, which must name the pattern, does not match it.
+PRIVATE = re.compile(r"\bdagster" + r"\._")
 ALLOWED = (ROOT / "lightsms_pipeline" / "dagster_ext",)
 
 
@@ -28,7 +30,6 @@ def test_no_private_dagster_name_outside_the_extension_package() -> None:
     offenders = [
         f"{path.relative_to(ROOT)}:{n}"
         for path in scanned_files()
-        if path != Path(__file__).resolve()
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
         if PRIVATE.search(line)
     ]
@@ -37,5 +38,5 @@ def test_no_private_dagster_name_outside_the_extension_package() -> None:
 
 def test_the_scan_sees_the_package_and_would_catch_an_import() -> None:
     assert len(scanned_files()) > 50
-    assert PRIVATE.search("from dagster._core.storage.tags import X")
+    assert PRIVATE.search("from dagster" + "._core.storage.tags import X")
     assert not PRIVATE.search("from dagster import BetaWarning")

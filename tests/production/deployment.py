@@ -13,14 +13,14 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import requests
 from dagster import DagsterInstance
+from reliability.materializer import wait_until
 
 from lightsms_pipeline.contract import POOL
 from production.postgres_server import PostgresServer, free_port
@@ -50,15 +50,6 @@ def dagster_settings() -> dict[str, str]:
         for k, v in env_file().items()
         if k.startswith("DAGSTER_") and k not in ("DAGSTER_PG_URL", "DAGSTER_HOME")
     }
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.25) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval)
-    return condition()
 
 
 class Deployment:

@@ -359,7 +359,7 @@ def test_a_run_killed_with_sigkill_is_marked_failed_and_a_rerun_completes_the_da
                     pid = int(message.split("pid: ")[1].rstrip(").").strip())
             return pid is not None and any(part_path(data_dir, d).exists() for d in days)
 
-        assert wait_until(worker_started, RUN_TIMEOUT), messages
+        assert wait_until(worker_started, RUN_TIMEOUT, interval=0.25), messages
         assert pid is not None
         run = instance.get_run_by_id(run_id)
         assert run is not None and run.status == DagsterRunStatus.STARTED
