@@ -65,7 +65,9 @@ def _main(argv: Sequence[str] | None) -> int:
     p.add_argument("--end", type=date.fromisoformat, default=DEMO_END)
 
     p = sub.add_parser(
-        "check", help="check credentials, server clock and recent volume (real API or simulator)"
+        "check",
+        help="check credentials, server clock and recent volume (real API or simulator), then the "
+        "Dagster instance of $DAGSTER_HOME (DAGSTER_PG_URL)",
     )
     p.add_argument("--days", type=int, default=3, help="how many recent days to count")
 
@@ -87,7 +89,9 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.command == "demo":
             return run_demo(args.data_dir, args.per_day, args.start, args.end)
         if args.command == "check":
-            return run_check(Settings.from_env(), os.environ, args.days)
+            account = run_check(Settings.from_env(), os.environ, args.days)
+            instance = run_instance_check(os.environ)
+            return account or instance
         if args.command == "simulate":
             from lightsms_pipeline.simulator.cli import run_simulator_cli
 
@@ -152,6 +156,16 @@ def run_check(settings: Settings, environ: os._Environ[str] | dict[str, str], da
             print(f"ok   {day}: {count} incoming messages")
     print("credentials work.")
     return 0
+
+
+def run_instance_check(environ: os._Environ[str] | dict[str, str]) -> int:
+    """The Dagster instance of $DAGSTER_HOME opens (lightsms_pipeline/instance_check.py)."""
+    from lightsms_pipeline.instance_check import check_instance
+
+    result = check_instance(environ)
+    for line in result.lines:
+        print(line)
+    return 1 if result.failed else 0
 
 
 def _simulator(per_day: int, start: date | None, api_key: str, port: int = 0):  # type: ignore[no-untyped-def]
