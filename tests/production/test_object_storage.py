@@ -4,6 +4,7 @@ server on 127.0.0.1), through s3fs and the standard AWS variables, as a deployme
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -155,3 +156,47 @@ def test_a_bucket_that_does_not_exist_fails_the_days_naming_it_and_creates_nothi
     # Nothing was created on the way: no bucket, no object.
     buckets = [b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]]
     assert missing not in buckets, buckets
+
+
+# A bucket policy that refuses every object write. moto's server enforces a bucket policy's Deny
+# on object requests by itself, without IAM authentication set up (moto/s3/responses.py,
+# `_key_response`; getmoto/moto#7837): the PUT is answered 403, as AWS answers a read-only bucket.
+DENY_WRITES = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": f"arn:aws:s3:::{BUCKET}/*",
+        }
+    ],
+}
+
+
+def test_a_bucket_that_refuses_writes_fails_the_days_naming_it_and_keeps_every_object_as_it_was(
+    s3_pipeline: Pipeline, simulator: SimulatorServer, dagster_home: Path
+) -> None:
+    assert s3_pipeline.materialize(START, date(2025, 1, 14)).success
+    fs = s3fs.S3FileSystem()
+    before = every_object(fs)
+    assert len(before) == 2
+    client = boto3.client("s3")
+    client.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(DENY_WRITES))
+    simulator.traffic = Traffic(seed=8, per_day=60)  # a changed history: any write would show
+
+    result = s3_pipeline.materialize(START, date(2025, 1, 15), raise_on_error=False)
+    client.delete_bucket_policy(Bucket=BUCKET)  # the fixture's clean-up deletes; writes are denied
+
+    assert not result.success
+    failures = [e for e in result.all_events if e.is_step_failure]
+    text = "\n".join(str(e.event_specific_data.error.message) for e in failures)  # type: ignore[union-attr]
+    assert f"cannot write s3://{BUCKET}/{PREFIX}/{INCOMING}/date=" in text, text
+    assert "access denied" in text and "LIGHTSMS_DATA_DIR" in text, text
+    # Nothing half-written: the two earlier objects byte for byte, no third day, no temporary.
+    fs.invalidate_cache()
+    assert every_object(fs) == before
+    # No credential in the failure or any event of the run.
+    needles = leak_forms(ACCESS_KEY) | leak_forms(SECRET_KEY)
+    events = "\n".join(repr(e) for e in result.all_events).encode()
+    assert not [n for n in needles if n in text.encode() or n in events]
