@@ -112,7 +112,13 @@ def postgres_server(*, durable: bool = True) -> Iterator[PostgresServer]:
         pwfile = root / "pw"
         pwfile.write_text(password + "\n", encoding="utf-8")
         if as_root:
-            user = pwd.getpwnam(SERVER_USER)
+            try:
+                user = pwd.getpwnam(SERVER_USER)
+            except KeyError:
+                raise PostgresUnavailable(
+                    f"no `{SERVER_USER}` user: the server refuses to run as root, and its files must "
+                    "belong to that user (Debian's postgresql package creates it)"
+                ) from None
             os.chown(root, user.pw_uid, user.pw_gid)
             os.chown(pwfile, user.pw_uid, user.pw_gid)
         os.chmod(root, 0o700)
