@@ -84,20 +84,28 @@ def test_check_opens_the_production_instance_and_reports_a_wrong_password_withou
     env = {**pipeline_env, "DAGSTER_HOME": str(production_home)}
     command = [str(BIN / "lightsms-pipeline"), "check", "--days", "1"]
 
-    good = subprocess.run(
-        command, cwd=REPO, env={**env, PG_URL_VARIABLE: db.url}, capture_output=True, text=True, timeout=120
-    )
-    assert good.returncode == 0, good.stdout + good.stderr
-    assert f"PostgreSQL at dagster@127.0.0.1:{db.port}/{db.database}, 0 runs recorded" in good.stdout
-
     wrong = db.url.replace(db.password, WRONG)
-    bad = subprocess.run(
-        command, cwd=REPO, env={**env, PG_URL_VARIABLE: wrong}, capture_output=True, text=True, timeout=120
+    # Side by side: each is a fresh Python that imports Dagster.
+    good, bad = (
+        subprocess.Popen(
+            command,
+            cwd=REPO,
+            env={**env, PG_URL_VARIABLE: url},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for url in (db.url, wrong)
     )
+    good_out, good_err = good.communicate(timeout=120)
+    bad_out, bad_err = bad.communicate(timeout=120)
+
+    assert good.returncode == 0, good_out + good_err
+    assert f"PostgreSQL at dagster@127.0.0.1:{db.port}/{db.database}, 0 runs recorded" in good_out
     assert bad.returncode == 1
-    assert "FAIL DAGSTER_PG_URL: cannot connect to dagster@127.0.0.1" in bad.stdout, bad.stdout
-    assert "credentials work." in bad.stdout  # the LightSMS part still ran and passed
-    for output in (good.stdout + good.stderr, bad.stdout + bad.stderr):
+    assert "FAIL DAGSTER_PG_URL: cannot connect to dagster@127.0.0.1" in bad_out, bad_out
+    assert "credentials work." in bad_out  # the LightSMS part still ran and passed
+    for output in (good_out + good_err, bad_out + bad_err):
         assert "Traceback" not in output
         assert db.password not in output and WRONG not in output
 

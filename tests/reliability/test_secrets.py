@@ -127,17 +127,21 @@ def test_the_api_key_never_reaches_storage_logs_data_or_error_texts(
         resource = LightSMSResource(login=LOGIN, api_key=SECRET, base_url=sim.base_url)
         texts.extend([repr(resource), str(resource)])
 
-        for key, code in ((SECRET, 0), (WRONG_KEY, 1)):
-            env = {**subprocess_env, "LIGHTSMS_BASE_URL": sim.base_url, "LIGHTSMS_API_KEY": key}
-            cli = subprocess.run(
+        # `check` with the right and the wrong key, side by side (each a fresh Python).
+        checks = {
+            code: subprocess.Popen(
                 [sys.executable, "-m", "lightsms_pipeline.cli", "check", "--days", "2"],
-                env=env,
+                env={**subprocess_env, "LIGHTSMS_BASE_URL": sim.base_url, "LIGHTSMS_API_KEY": key},
                 cwd=tmp_path,
-                capture_output=True,
-                timeout=120,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
             )
-            assert cli.returncode == code, cli.stdout + cli.stderr
-            texts.extend([cli.stdout.decode(errors="replace"), cli.stderr.decode(errors="replace")])
+            for key, code in ((SECRET, 0), (WRONG_KEY, 1))
+        }
+        for code, cli in checks.items():
+            stdout, stderr = cli.communicate(timeout=120)
+            assert cli.returncode == code, stdout + stderr
+            texts.extend([stdout.decode(errors="replace"), stderr.decode(errors="replace")])
 
     texts.extend(dagster_texts())
     captured = capfd.readouterr()
