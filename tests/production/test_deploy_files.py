@@ -153,6 +153,13 @@ def test_the_local_instance_config_keeps_sqlite_and_the_pool_limit(tmp_path: Pat
 # --- bad input: the instance's database ----------------------------------------------------------
 
 
+def production_home(home: Path) -> Path:
+    """A DAGSTER_HOME holding deploy/dagster.yaml."""
+    home.mkdir()
+    shutil.copyfile(DEPLOY / "dagster.yaml", home / "dagster.yaml")
+    return home
+
+
 def materialize_command() -> list[str]:
     return [
         str(BIN / "dagster"), "asset", "materialize", "-m", "lightsms_pipeline.definitions",
@@ -167,12 +174,8 @@ def test_a_bad_instance_database_fails_before_any_partition_naming_what_to_fix(
     data_dir: Path,
     tmp_path: Path,
 ) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    shutil.copyfile(DEPLOY / "dagster.yaml", home / "dagster.yaml")
     wrong = "Wr0ng-pa55word-for-the-test"
     env = {k: v for k, v in pipeline_env.items() if k != "DAGSTER_PG_URL"}
-    env["DAGSTER_HOME"] = str(home)
     # problem -> (DAGSTER_PG_URL or None for unset, what the output must say)
     problems: dict[str, tuple[str | None, list[str]]] = {
         "wrong password": (
@@ -191,7 +194,8 @@ def test_a_bad_instance_database_fails_before_any_partition_naming_what_to_fix(
         problem: subprocess.Popen(
             materialize_command(),
             cwd=REPO,
-            env=env if url is None else {**env, "DAGSTER_PG_URL": url},
+            env={**env, "DAGSTER_HOME": str(production_home(tmp_path / problem.replace(" ", "_")))}
+            | ({} if url is None else {"DAGSTER_PG_URL": url}),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
