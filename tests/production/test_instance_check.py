@@ -12,8 +12,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
-from lightsms_pipeline.instance_check import PG_URL_VARIABLE, check_instance, password_forms, redact
+from lightsms_pipeline.instance_check import (
+    PG_URL_VARIABLE,
+    check_instance,
+    explain_connection_error,
+    password_forms,
+    redact,
+)
 from production.conftest import POSTGRES_GROUP
 from production.deployment import BIN, DEPLOY, REPO
 from production.postgres_server import PostgresServer, free_port
@@ -64,9 +71,9 @@ BAD_URLS: dict[str, tuple[Callable[[PostgresServer], str] | None, str]] = {
 def test_a_wrong_dagster_pg_url_is_one_line_naming_the_variable_and_the_fix_never_the_password(
     problem: str, postgres: PostgresServer, production_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    make_url, expected = BAD_URLS[problem]
-    if make_url is not None:
-        monkeypatch.setenv(PG_URL_VARIABLE, make_url(postgres))
+    build_url, expected = BAD_URLS[problem]
+    if build_url is not None:
+        monkeypatch.setenv(PG_URL_VARIABLE, build_url(postgres))
 
     result = check_instance(os.environ)
 
@@ -124,3 +131,31 @@ def test_redact_hides_the_password_raw_encoded_and_inside_any_url() -> None:
     shown = redact(text, secrets)
     assert "p@ss" not in shown and "p%40ss" not in shown and "other" not in shown
     assert "dagster:***@db:5432/x" in shown and "mysql://u:***@h/d" in shown
+
+
+@pytest.mark.parametrize(
+    ("driver_message", "expected"),
+    [
+        (
+            'connection to server at "10.0.0.9", port 5432 failed: timeout expired\n',
+            "10.0.0.9:5432 did not answer within 5 s",
+        ),
+        (
+            'connection to server at "10.0.0.9", port 5432 failed: FATAL:  no pg_hba.conf entry for '
+            'host "10.0.0.1", user "dagster", database "dagster", no encryption\n',
+            "does not accept this client (pg_hba.conf)",
+        ),
+        (
+            'could not translate host name "postgresql" to address: Name or service not known\n',
+            "the host 'postgresql' is unknown",
+        ),
+    ],
+    ids=["timeout", "pg_hba", "unknown host"],
+)
+def test_connection_errors_a_test_server_cannot_produce_still_name_what_to_fix(
+    driver_message: str, expected: str
+) -> None:
+    url = make_url("postgresql+psycopg2://dagster:secret@10.0.0.9:5432/dagster")
+    if "postgresql" in driver_message:
+        url = url.set(host="postgresql")
+    assert expected in explain_connection_error(driver_message, url)
