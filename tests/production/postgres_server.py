@@ -8,7 +8,10 @@ deleted on exit. The password is random and never printed: `repr` shows the URL 
 
 from __future__ import annotations
 
+import dataclasses
+import fcntl
 import glob
+import json
 import os
 import pwd
 import secrets
@@ -98,16 +101,83 @@ def postgres_server(*, durable: bool = True) -> Iterator[PostgresServer]:
     `durable=False` turns off fsync and synchronous commits (tests: nothing to keep after a
     crash); the benchmark keeps PostgreSQL's defaults.
     """
+    root, server = start_server(durable=durable)
+    try:
+        yield server
+    finally:
+        stop_server(root)
+
+
+@contextmanager
+def shared_postgres_server(shared: Path, *, durable: bool = False) -> Iterator[PostgresServer]:
+    """One server for every process that enters with the same `shared` folder (the xdist workers
+    of one test run): the first one in starts it, the last one out stops it and deletes its
+    files. The bookkeeping (where it listens, how many use it) is a file under an exclusive lock;
+    it holds the password, so only its owner may read it."""
+    state_file = shared / "postgres-server.json"
+    with _locked(shared / "postgres-server.lock"):
+        if state_file.exists():
+            state = json.loads(state_file.read_text(encoding="utf-8"))
+            _log(shared, f"attached (pid {os.getpid()})")
+        else:
+            root, server = start_server(durable=durable)
+            state = {"root": str(root), "server": dataclasses.asdict(server), "users": 0}
+            _log(shared, f"started on port {server.port} (pid {os.getpid()})")
+        state["users"] += 1
+        _write_private(state_file, state)
+    try:
+        yield PostgresServer(**state["server"])
+    finally:
+        with _locked(shared / "postgres-server.lock"):
+            state = json.loads(state_file.read_text(encoding="utf-8"))
+            state["users"] -= 1
+            if state["users"] == 0:
+                stop_server(Path(state["root"]))
+                state_file.unlink()
+                _log(shared, f"stopped (pid {os.getpid()})")
+            else:
+                _write_private(state_file, state)
+
+
+def _log(shared: Path, line: str) -> None:
+    """`postgres-server.log` in the shared folder: who started, used and stopped the server."""
+    with (shared / "postgres-server.log").open("a", encoding="utf-8") as log:
+        log.write(line + "\n")
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _write_private(path: Path, value: object) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.touch(mode=0o600)
+    tmp.write_text(json.dumps(value), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _as_server_user() -> list[str]:
+    """The prefix that runs a command as the server's user: as root, through `runuser`."""
+    return ["runuser", "-u", SERVER_USER, "--"] if os.geteuid() == 0 else []
+
+
+def start_server(*, durable: bool) -> tuple[Path, PostgresServer]:
+    """A running server with the role and the database: its folder (for `stop_server`) and it."""
     bindir = server_binaries()
     if bindir is None:
         raise PostgresUnavailable(MISSING)
     as_root = os.geteuid() == 0
-    prefix = ["runuser", "-u", SERVER_USER, "--"] if as_root else []
+    prefix = _as_server_user()
     root = Path(tempfile.mkdtemp(prefix="lightsms-pg-"))
     data, log = root / "data", root / "server.log"
     password = secrets.token_urlsafe(24)
     port = free_port()
-    started = False
     try:
         pwfile = root / "pw"
         pwfile.write_text(password + "\n", encoding="utf-8")
@@ -143,18 +213,36 @@ def postgres_server(*, durable: bool = True) -> Iterator[PostgresServer]:
             settings.update(fsync="off", synchronous_commit="off", full_page_writes="off")
         with (data / "postgresql.conf").open("a", encoding="utf-8") as conf:
             conf.write("".join(f"{k} = {v}\n" for k, v in settings.items()))
-        pg_ctl = [*prefix, str(bindir / "pg_ctl"), "-D", str(data)]
-        _run([*pg_ctl, "-l", str(log), "-w", "-t", "60", "start"], "start")
-        started = True
-        yield PostgresServer("127.0.0.1", port, "postgres", ROLE, password).with_database(DATABASE)
-    finally:
-        if started:
-            subprocess.run(
-                [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-                capture_output=True,
-                check=False,
-            )
-        shutil.rmtree(root, ignore_errors=True)
+        _run(
+            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60", "start"],
+            "start",
+        )
+        server = PostgresServer("127.0.0.1", port, "postgres", ROLE, password).with_database(DATABASE)
+    except BaseException:
+        stop_server(root)
+        raise
+    return root, server
+
+
+def stop_server(root: Path) -> None:
+    """Stop the server whose files are in `root` (if it runs) and delete them."""
+    bindir = server_binaries()
+    if bindir is not None and (root / "data" / "postmaster.pid").exists():
+        subprocess.run(
+            [
+                *_as_server_user(),
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(root / "data"),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+            capture_output=True,
+            check=False,
+        )
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def _run(command: list[str], what: str) -> None:

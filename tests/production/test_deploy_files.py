@@ -18,7 +18,6 @@ import yaml
 from dagster import DagsterInstance
 
 from lightsms_pipeline.settings import Settings
-from production.conftest import POSTGRES_GROUP
 from production.deployment import DEPLOY, REPO, env_file
 from production.postgres_server import PostgresServer, free_port
 
@@ -116,7 +115,6 @@ def test_the_env_names_of_the_deployment_are_the_pipelines_settings() -> None:
     assert url.hostname == "postgresql" and url.hostname in compose()["services"]
 
 
-@POSTGRES_GROUP
 def test_deploy_dagster_yaml_loads_as_a_postgres_instance_with_queue_pool_and_monitoring(
     postgres: PostgresServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -167,7 +165,6 @@ def materialize_command() -> list[str]:
     ]  # fmt: skip
 
 
-@POSTGRES_GROUP
 def test_a_bad_instance_database_fails_before_any_partition_naming_what_to_fix(
     postgres: PostgresServer,
     pipeline_env: dict[str, str],

@@ -21,7 +21,6 @@ from lightsms_pipeline.instance_check import (
     password_forms,
     redact,
 )
-from production.conftest import POSTGRES_GROUP
 from production.deployment import BIN, DEPLOY, REPO
 from production.postgres_server import PostgresServer, free_port
 
@@ -66,7 +65,6 @@ BAD_URLS: dict[str, tuple[Callable[[PostgresServer], str] | None, str]] = {
 }
 
 
-@POSTGRES_GROUP
 @pytest.mark.parametrize("problem", list(BAD_URLS))
 def test_a_wrong_dagster_pg_url_is_one_line_naming_the_variable_and_the_fix_never_the_password(
     problem: str, postgres: PostgresServer, production_home: Path, monkeypatch: pytest.MonkeyPatch
@@ -83,7 +81,6 @@ def test_a_wrong_dagster_pg_url_is_one_line_naming_the_variable_and_the_fix_neve
     assert postgres.password not in line and WRONG not in line, line
 
 
-@POSTGRES_GROUP
 def test_check_opens_the_production_instance_and_reports_a_wrong_password_without_a_traceback(
     postgres: PostgresServer, production_home: Path, pipeline_env: dict[str, str]
 ) -> None:

@@ -46,7 +46,7 @@ from lightsms_pipeline.settings import Settings
 from lightsms_pipeline.simulator.faults import FaultPlan
 from lightsms_pipeline.simulator.server import SimulatorServer
 from lightsms_pipeline.simulator.traffic import Traffic
-from production.conftest import POSTGRES_GROUP
+from production.conftest import POSTGRES_GROUP, one_worker_for
 from production.deployment import REPO, Deployment, running_deployment, wait_until
 from production.postgres_server import PostgresServer
 
@@ -119,8 +119,12 @@ def lightsms_env(simulator: SimulatorServer, data_dir: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def deployment(
-    postgres: PostgresServer, lightsms_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+    postgres: PostgresServer,
+    lightsms_env: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Deployment]:
+    one_worker_for("postgres", request.config, tmp_path_factory)
     db = postgres.with_database("deployment")
     with running_deployment(tmp_path_factory.mktemp("deployment"), db, lightsms_env) as running:
         yield running
