@@ -19,6 +19,7 @@ import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from lightsms_pipeline.contract import API_DATETIME_FORMAT
+from lightsms_pipeline.rules.lookalikes import LookAlikes
 from lightsms_pipeline.rules.text import normalize_text
 
 # The classes of sms-rules §2, in the order they are tried.
@@ -27,6 +28,11 @@ POLL_VOTE = "poll_vote"
 OPT_IN = "opt_in"
 HELP = "help"
 OTHER = "other"
+
+# How a keyword matched (the `keyword_match` column): the whole normalized message equals it,
+# or the message is a look-alike of an opt-out keyword (sms-rules §2).
+EXACT = "exact"
+LOOK_ALIKE = "look_alike"
 
 _WORD_LISTS = (
     "opt_out_words",
@@ -218,6 +224,17 @@ class Rules(_Strict):
                 if other != word_class:
                     raise ValueError(
                         f"{word!r} (read {normalized!r}) is listed as both {other} and {word_class}"
+                    )
+        # A look-alike of an opt-out word opts out (sms-rules §2), so a word of another class
+        # that looks like one would be both: refuse it rather than pick.
+        look_alikes = LookAlikes(self.opt_out_keywords())
+        for word_class, words in self._words_by_class()[1:]:
+            for word in words:
+                imitated = look_alikes.imitated(word)
+                if imitated is not None:
+                    raise ValueError(
+                        f"{word!r} ({word_class}) looks like the opt-out word {imitated!r}, "
+                        "and a look-alike of an opt-out word opts out"
                     )
         return self
 
