@@ -23,8 +23,8 @@ def id_order(id_sms: Column) -> Column:
 
     int64 when every id fits, the common case and the fast one. Ids are integers of any size,
     though (the platform issues 22-digit ids elsewhere), so otherwise the key is the digits
-    without leading zeros, left-padded with zeros to the longest: as text, that compares by
-    length, then digits, which is integer order. Either way equal integers ("007", "7") give
+    left-padded with zeros to the longest id: as text, that compares by length after leading
+    zeros, then digits, which is integer order. Either way equal integers ("007", "7") give
     equal keys. Anything but decimal digits is refused with a `ValueError`.
     """
     try:
@@ -38,9 +38,8 @@ def id_order(id_sms: Column) -> Column:
     if not pc.all(pc.fill_null(digits, True)).as_py():
         bad = pc.filter(id_sms, pc.invert(pc.fill_null(digits, True)))[0].as_py()
         raise ValueError(f"id_sms must be decimal digits, got {bad!r}")
-    significant = pc.utf8_ltrim(id_sms, characters="0")
-    width = pc.max(pc.utf8_length(significant)).as_py() or 1
-    return pc.utf8_lpad(significant, width=width, padding="0")
+    width = pc.max(pc.utf8_length(id_sms)).as_py()
+    return pc.utf8_lpad(id_sms, width=width, padding="0")
 
 
 def provider_local_time(received_at: Column, timezone: str) -> Column:
