@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from lightsms_pipeline.rules.lookalikes import LookAlikes
 from lightsms_pipeline.rules.model import EXACT, LOOK_ALIKE, OPT_OUT, OTHER, POLL_VOTE, Poll, Rules
 from lightsms_pipeline.rules.tables import Column, provider_local_time
-from lightsms_pipeline.rules.text import map_distinct, normalize_text
+from lightsms_pipeline.rules.text import map_distinct, normalize_text, visible_text
 from lightsms_pipeline.schema import incoming_schema
 
 
@@ -98,14 +98,17 @@ class _KeywordReader:
         self._look_alikes = LookAlikes(rules.opt_out_keywords())
 
     def read(self, text: str) -> _Reading:
-        normalized = normalize_text(text)
+        visible = visible_text(text)
+        # For ASCII, NFKC changes nothing and casefolding is lowercasing, which moves no dash
+        # and no end: the normalized text is the visible one in lower case.
+        normalized = visible.lower() if text.isascii() else normalize_text(text)
         keyword_class = self._classes.get(normalized)
         if keyword_class is not None:
             return _Reading(normalized, normalized, keyword_class, EXACT, False)
-        imitated = self._look_alikes.imitated(text)
-        if imitated is not None:
-            return _Reading(normalized, imitated, OPT_OUT, LOOK_ALIKE, False)
-        mentions = self._opt_out_word.search(normalized) is not None or self._look_alikes.mentioned(text)
+        look_alike = self._look_alikes.read_visible(visible)
+        if look_alike.imitated is not None:
+            return _Reading(normalized, look_alike.imitated, OPT_OUT, LOOK_ALIKE, False)
+        mentions = look_alike.mentioned or self._opt_out_word.search(normalized) is not None
         return _Reading(normalized, None, None, None, mentions)
 
 

@@ -16,7 +16,9 @@ and install a top-level `tests` package that would shadow this project's (`confu
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import icu
 
@@ -27,11 +29,43 @@ from lightsms_pipeline.rules.text import visible_text
 _SPOOF_CHECKER = icu.SpoofChecker()
 
 
-def skeleton(text: str) -> str:
-    """The TS #39 skeleton of `text` (NFD, each character to its prototype, NFD)."""
+def _icu_skeleton(text: str) -> str:
     # The first argument is the legacy USPOOF_ANY_CASE flag; ICU 58+ ignores it.
     result: str = _SPOOF_CHECKER.getSkeleton(0, text)
     return result
+
+
+def _ascii_skeletons() -> dict[int, str] | None:
+    """ICU's prototype of each ASCII character, as a `str.translate` table.
+
+    ASCII is already NFD, and when every prototype is NFD and starts no combining sequence, the
+    skeleton of an ASCII text is the concatenation of its characters' prototypes: one
+    `translate` instead of a call into ICU, for the bulk of SMS replies. None (always ICU) if a
+    future ICU breaks that condition.
+    """
+    table = {code: _icu_skeleton(chr(code)) for code in range(128)}
+    for prototype in table.values():
+        if not unicodedata.is_normalized("NFD", prototype) or any(map(unicodedata.combining, prototype)):
+            return None
+    return table
+
+
+_ASCII_SKELETONS = _ascii_skeletons()
+
+
+def skeleton(text: str) -> str:
+    """The TS #39 skeleton of `text` (NFD, each character to its prototype, NFD)."""
+    if _ASCII_SKELETONS is not None and text.isascii():
+        return text.translate(_ASCII_SKELETONS)
+    return _icu_skeleton(text)
+
+
+@dataclass(frozen=True, slots=True)
+class LookAlikeReading:
+    """What the opt-out look-alikes make of one message."""
+
+    imitated: str | None  # the opt-out keyword (normalized) the whole message looks like
+    mentioned: bool  # a look-alike of an opt-out keyword stands in it as a separate word
 
 
 class LookAlikes:
@@ -43,24 +77,35 @@ class LookAlikes:
         self._by_skeleton: dict[str, str] = {}
         for keyword in keywords:
             self._by_skeleton.setdefault(skeleton(keyword.upper()), keyword)
+        # A skeleton is never shorter than its text once default-ignorables are gone (each
+        # character maps to at least one), so a longer message can imitate no keyword whole.
+        self._longest = max(map(len, self._by_skeleton), default=0)
         alternatives = "|".join(re.escape(s) for s in sorted(self._by_skeleton, key=len, reverse=True))
         self._as_word = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
 
-    @staticmethod
-    def _skeletons(text: str) -> tuple[str, ...]:
-        visible = visible_text(text)
+    def read(self, text: str) -> LookAlikeReading:
+        """Raw `text` read as written and upper-cased, each skeleton computed once."""
+        return self.read_visible(visible_text(text))
+
+    def read_visible(self, visible: str) -> LookAlikeReading:
+        """`read` of a text already through `text.visible_text`."""
         upper = visible.upper()
-        return (skeleton(visible),) if upper == visible else (skeleton(visible), skeleton(upper))
+        skeletons = [skeleton(visible)] if upper == visible else [skeleton(visible), skeleton(upper)]
+        imitated = None
+        if len(visible) <= self._longest:
+            imitated = next((self._by_skeleton[s] for s in skeletons if s in self._by_skeleton), None)
+        # A plain substring test first: most messages hold no keyword skeleton at all, and
+        # `in` is far cheaper than the word-boundary search.
+        mentioned = any(
+            any(key in s for key in self._by_skeleton) and self._as_word.search(s) for s in skeletons
+        )
+        return LookAlikeReading(imitated, mentioned)
 
     def imitated(self, text: str) -> str | None:
         """The opt-out keyword (normalized form) the whole raw `text` looks like, or None."""
-        for candidate in self._skeletons(text):
-            keyword = self._by_skeleton.get(candidate)
-            if keyword is not None:
-                return keyword
-        return None
+        return self.read(text).imitated
 
     def mentioned(self, text: str) -> bool:
         """Whether raw `text` holds a look-alike of an opt-out keyword as a separate word
         ("please ЅТОР")."""
-        return any(self._as_word.search(candidate) for candidate in self._skeletons(text))
+        return self.read(text).mentioned

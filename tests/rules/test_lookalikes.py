@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from message_tables import rules_with
 
 from lightsms_pipeline.rules import RulesFileError, load_rules
-from lightsms_pipeline.rules.lookalikes import LookAlikes, skeleton
+from lightsms_pipeline.rules.lookalikes import LookAlikes, _icu_skeleton, skeleton
+from lightsms_pipeline.rules.text import remove_invisible
 
 DEFAULTS = load_rules(None)
 LOOK_ALIKES = LookAlikes(DEFAULTS.opt_out_keywords())
@@ -44,6 +47,7 @@ def test_skeleton_keeps_case_so_lower_case_look_alikes_are_upper_cased_first() -
         ("0PT-0UT", "opt out"),
         ("ЅТОР ALL", "stop all"),
         ("s\u200bT0P", "stop"),
+        ("UNSUBSCRlBE", "unsubscribe"),  # as long as the longest keyword
     ],
 )
 def test_a_look_alike_names_the_keyword_it_imitates(text: str, keyword: str) -> None:
@@ -88,3 +92,15 @@ def test_configured_opt_out_words_get_look_alikes_too() -> None:
 def test_a_keyword_of_another_class_that_looks_like_an_opt_out_word_is_refused() -> None:
     with pytest.raises(RulesFileError, match="'ST0P' \\(opt_in\\) looks like the opt-out word 'stop'"):
         rules_with(extra_opt_in_words=["ST0P"])
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_the_ascii_shortcut_gives_icus_skeleton(text: str) -> None:
+    assert skeleton(text) == _icu_skeleton(text)
+
+
+@given(st.text())
+def test_a_skeleton_is_never_shorter_than_its_visible_text(text: str) -> None:
+    # LookAlikes relies on it to skip whole-message matching of long messages.
+    visible = remove_invisible(text)
+    assert len(skeleton(visible)) >= len(visible)

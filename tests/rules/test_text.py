@@ -148,3 +148,9 @@ def test_normalizing_twice_changes_nothing(text: str) -> None:
     once = normalize_text(text)
     assert normalize_text(once) == once
     assert once == once.strip()
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_an_ascii_text_normalizes_to_its_visible_text_in_lower_case(text: str) -> None:
+    # classify reads ASCII texts this way instead of running NFKC and casefold.
+    assert normalize_text(text) == visible_text(text).lower()
