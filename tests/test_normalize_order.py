@@ -26,3 +26,7 @@ def test_ids_of_a_second_sort_as_integers_of_any_size() -> None:
 
 def test_leading_zeros_do_not_move_an_id() -> None:
     assert day_order(["010", "9", "0008", "100"]) == ["0008", "9", "010", "100"]
+
+
+def test_equal_integers_keep_the_shorter_spelling_first() -> None:
+    assert day_order(["007", "11", "7", "010"]) == ["7", "007", "010", "11"]
