@@ -29,6 +29,10 @@ OPT_IN = "opt_in"
 HELP = "help"
 OTHER = "other"
 
+# Bumped whenever the same rules file comes to classify differently. 2: invisible characters
+# removed, the minus sign a dash, look-alike opt-outs and `keyword_match`, ids of any size.
+RULES_ENGINE_VERSION = 2
+
 # How a keyword matched (the `keyword_match` column): the whole normalized message equals it,
 # or the message is a look-alike of an opt-out keyword (sms-rules §2).
 EXACT = "exact"
@@ -256,8 +260,13 @@ class Rules(_Strict):
         return list(dict.fromkeys(normalize_text(w) for w in self._words_by_class()[0][1]))
 
     def fingerprint(self) -> str:
-        """A stable short hash of the effective rules, for Dagster code versions and metadata."""
+        """A stable short hash of the effective rules and of `RULES_ENGINE_VERSION`, for Dagster
+        code versions and metadata: datasets built under other rules, or under an engine that
+        read the same rules differently, show as changed."""
         canonical = json.dumps(
-            self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+            {"engine": RULES_ENGINE_VERSION, "rules": self.model_dump(mode="json")},
+            sort_keys=True,
+            ensure_ascii=False,
+            separators=(",", ":"),
         )
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
