@@ -179,6 +179,7 @@ def _day(
         "poll_id": pa.array(poll_ids[poll_of], pa.string()),
         "poll_option": pc.if_else(is_vote, texts.text.take(pick), pa.scalar(None, pa.string())),
         "possible_opt_out": possible,
+        "keyword_match": pc.if_else(is_keyword, "exact", pa.scalar(None, pa.string())),
     }
     return pa.Table.from_pydict(columns, schema=schema)
 

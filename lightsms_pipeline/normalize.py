@@ -92,11 +92,18 @@ def _bad_dates(dates: pa.StringArray):  # type: ignore[no-untyped-def]
 
 
 def sort_key_indices(table: pa.Table) -> pa.Array:
-    """Row order by (`received_at`, `id_sms` as an integer); ids compare as (length, digits)."""
-    keyed = table.append_column("_id_len", pc.utf8_length(table["id_sms"]))
-    return pc.sort_indices(
-        keyed, sort_keys=[("received_at", "ascending"), ("_id_len", "ascending"), ("id_sms", "ascending")]
-    )
+    """Row order by (`received_at`, `id_sms` as an integer); ids compare as (length, digits)
+    after leading zeros, so "010" comes after "9"; equal integers ("7", "007") by the raw id's
+    (length, digits)."""
+    ids = table["id_sms"]
+    keyed = table.append_column("_id_len", pc.utf8_length(ids))
+    sort_keys = [("received_at", "ascending"), ("_id_len", "ascending"), ("id_sms", "ascending")]
+    if pc.any(pc.starts_with(ids, "0")).as_py():  # rare: only then the extra keys are paid for
+        significant = pc.ascii_ltrim(ids, characters="0")
+        keyed = keyed.append_column("_int_len", pc.utf8_length(significant))
+        keyed = keyed.append_column("_int", significant)
+        sort_keys[1:1] = [("_int_len", "ascending"), ("_int", "ascending")]
+    return pc.sort_indices(keyed, sort_keys=sort_keys)
 
 
 def to_incoming_table(

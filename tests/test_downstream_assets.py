@@ -12,6 +12,7 @@ import pytest
 from lightsms_pipeline.definitions import build_definitions
 from lightsms_pipeline.rules.errors import RulesFileError
 from lightsms_pipeline.settings import Settings
+from lightsms_pipeline.simulator.traffic import LOOK_ALIKE_OPT_OUTS
 
 DOWNSTREAM = ("classified_messages", "support_inbox", "opt_out_list", "poll_results")
 ALL = ("incoming_messages", *DOWNSTREAM)
@@ -52,6 +53,21 @@ def test_main_job_builds_every_dataset_with_matching_ui_metadata(pipeline, data_
     with (data_dir / "opt_out_list.csv").open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["subscriber"] for r in rows] == opt_outs["subscriber"].to_pylist()
+    # The simulator's look-alike and invisible-character STOPs opt out, and say how they matched.
+    classified = pq.read_table(data_dir / "classified_messages").to_pylist()
+    disguised = [r for r in classified if r["text"] in LOOK_ALIKE_OPT_OUTS]
+    assert disguised and all(r["class"] == "opt_out" for r in disguised)
+    look_alikes = [r for r in classified if r["keyword_match"] == "look_alike"]
+    assert look_alikes and {r["keyword"] for r in look_alikes} == {"stop"}
+    assert {r["text"] for r in look_alikes} <= set(LOOK_ALIKE_OPT_OUTS)
+    for r in classified:
+        if r["class"] in ("poll_vote", "other"):
+            assert (r["keyword"], r["keyword_match"]) == (None, None)
+        else:
+            allowed = ("exact", "look_alike") if r["class"] == "opt_out" else ("exact",)
+            assert r["keyword"] and r["keyword_match"] in allowed
+    latest_stops = {r["id_sms"] for r in opt_outs.to_pylist()}
+    assert {r["id_sms"] for r in look_alikes} & latest_stops
 
 
 def test_classified_messages_keep_every_incoming_row_and_column(pipeline, data_dir):

@@ -15,7 +15,8 @@ def build_classified_messages(partitions_def: DailyPartitionsDefinition, rules: 
         upstream=INCOMING,
         description=(
             "Every incoming message with its class (opt_out, poll_vote, opt_in, help, other), the "
-            "matched keyword or poll option, the normalized text and the possible_opt_out flag "
+            "matched keyword or poll option, how the keyword matched (keyword_match: exact or "
+            "look_alike), the normalized text and the possible_opt_out flag "
             "(rules: LIGHTSMS_RULES_FILE)."
         ),
         schema=classified_schema(rules.timezone),

@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lightsms_pipeline.rules.model import OPT_OUT, OTHER, POLL_VOTE, Poll, Rules
+from lightsms_pipeline.rules.lookalikes import LookAlikes
+from lightsms_pipeline.rules.model import EXACT, LOOK_ALIKE, OPT_OUT, OTHER, POLL_VOTE, Poll, Rules
 from lightsms_pipeline.rules.tables import Column, provider_local_time
-from lightsms_pipeline.rules.text import map_distinct, normalize_texts
+from lightsms_pipeline.rules.text import map_distinct, normalize_text, visible_text
 from lightsms_pipeline.schema import incoming_schema
 
 
 def classified_schema(timezone: str) -> pa.Schema:
-    """`incoming_messages` plus what classification adds; `classify` returns exactly this."""
+    """`incoming_messages` plus what classification adds; `classify` returns exactly this.
+
+    `keyword` is the normalized keyword matched (for a look-alike opt-out, the keyword it
+    imitates: `stop` for `ЅТОР`); `keyword_match` says how: `exact` or `look_alike`, null when
+    no keyword matched (poll votes and `other`).
+    """
     added = [
         pa.field("normalized_text", pa.string(), nullable=False),
         pa.field("class", pa.string(), nullable=False),
@@ -27,6 +34,8 @@ def classified_schema(timezone: str) -> pa.Schema:
         pa.field("poll_id", pa.string()),
         pa.field("poll_option", pa.string()),
         pa.field("possible_opt_out", pa.bool_(), nullable=False),
+        # Appended last: the column contract is add-only.
+        pa.field("keyword_match", pa.string()),
     ]
     incoming = incoming_schema(timezone)
     return pa.schema(list(incoming) + added)
@@ -65,20 +74,73 @@ def opt_out_word_pattern(rules: Rules) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
 
 
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """What the keyword rules make of one distinct text, before polls are looked at."""
+
+    normalized: str
+    keyword: str | None
+    keyword_class: str | None
+    keyword_match: str | None
+    mentions_opt_out: bool
+
+
+class _KeywordReader:
+    """Reads texts against the keywords: exact first, then an opt-out look-alike (sms-rules §2).
+
+    Exact matching of every class comes before look-alikes: a configured word of another class
+    that happens to look like an opt-out word (refused by `Rules` anyway) keeps its class.
+    """
+
+    def __init__(self, rules: Rules) -> None:
+        self._classes = rules.keyword_classes()
+        self._opt_out_word = opt_out_word_pattern(rules)
+        self._look_alikes = LookAlikes(rules.opt_out_keywords())
+
+    def read(self, text: str) -> _Reading:
+        visible = visible_text(text)
+        # For ASCII, NFKC changes nothing and casefolding is lowercasing, which moves no dash
+        # and no end: the normalized text is the visible one in lower case.
+        normalized = visible.lower() if text.isascii() else normalize_text(text)
+        keyword_class = self._classes.get(normalized)
+        if keyword_class is not None:
+            return _Reading(normalized, normalized, keyword_class, EXACT, False)
+        look_alike = self._look_alikes.read_visible(visible)
+        if look_alike.imitated is not None:
+            return _Reading(normalized, look_alike.imitated, OPT_OUT, LOOK_ALIKE, False)
+        mentions = look_alike.mentioned or self._opt_out_word.search(normalized) is not None
+        return _Reading(normalized, None, None, None, mentions)
+
+
+def _readings(texts: Column, rules: Rules) -> dict[str, Column]:
+    """The `_Reading` fields as columns, each distinct text read once (replies repeat heavily)."""
+    distinct = pc.unique(texts)
+    reader = _KeywordReader(rules)
+    readings = [reader.read(text) for text in distinct.to_pylist()]  # `text` is never null
+    index = pc.index_in(texts, value_set=distinct)
+    types = {
+        "normalized": pa.string(),
+        "keyword": pa.string(),
+        "keyword_class": pa.string(),
+        "keyword_match": pa.string(),
+        "mentions_opt_out": pa.bool_(),
+    }
+    return {
+        name: pc.take(pa.array([getattr(r, name) for r in readings], value_type), index)
+        for name, value_type in types.items()
+    }
+
+
 def classify(table: pa.Table, rules: Rules) -> pa.Table:
     """Classify every row of an `incoming_messages` table; returns `classified_schema`.
 
     Extra input columns (e.g. a hive `date`) are dropped. The Python-level work is per distinct
-    text (normalizing, keyword and option lookups), the per-row work is Arrow compute.
+    text (normalizing, keyword, look-alike and option lookups), the per-row work is Arrow compute.
     """
     schema = incoming_schema(rules.timezone)
     incoming = table.select(schema.names).cast(schema)
-    normalized = normalize_texts(incoming["text"])
-    keyword_class = map_distinct(normalized, rules.keyword_classes().get, pa.string())
-    opt_out_word = opt_out_word_pattern(rules)
-    mentions_opt_out = map_distinct(
-        normalized, lambda text: opt_out_word.search(text) is not None, pa.bool_()
-    )
+    read = _readings(incoming["text"], rules)
+    normalized, keyword_class = read["normalized"], read["keyword_class"]
 
     # Opt-out is tried first so that a STOP is never a vote (sms-rules §2); among polls the
     # first declared one whose scope and options match takes the message.
@@ -97,12 +159,10 @@ def classify(table: pa.Table, rules: Rules) -> pa.Table:
 
     is_vote = pc.is_valid(poll_id)
     message_class = pc.if_else(is_vote, pa.scalar(POLL_VOTE), pc.coalesce(keyword_class, pa.scalar(OTHER)))
-    keyword = pc.if_else(
-        pc.and_(pc.is_valid(keyword_class), pc.invert(is_vote)),
-        normalized,
-        pa.scalar(None, pa.string()),
-    )
-    possible_opt_out = pc.and_(pc.equal(message_class, OTHER), mentions_opt_out)
+    no_keyword = pa.scalar(None, pa.string())
+    keyword = pc.if_else(is_vote, no_keyword, read["keyword"])
+    keyword_match = pc.if_else(is_vote, no_keyword, read["keyword_match"])
+    possible_opt_out = pc.and_(pc.equal(message_class, OTHER), read["mentions_opt_out"])
     columns = [
         *incoming.columns,
         normalized,
@@ -111,5 +171,6 @@ def classify(table: pa.Table, rules: Rules) -> pa.Table:
         poll_id,
         poll_option,
         possible_opt_out,
+        keyword_match,
     ]
     return pa.Table.from_arrays(columns, schema=classified_schema(rules.timezone))

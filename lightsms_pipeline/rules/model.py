@@ -19,6 +19,7 @@ import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from lightsms_pipeline.contract import API_DATETIME_FORMAT
+from lightsms_pipeline.rules.lookalikes import LookAlikes
 from lightsms_pipeline.rules.text import normalize_text
 
 # The classes of sms-rules §2, in the order they are tried.
@@ -27,6 +28,15 @@ POLL_VOTE = "poll_vote"
 OPT_IN = "opt_in"
 HELP = "help"
 OTHER = "other"
+
+# Bumped whenever the same rules file comes to classify differently. 2: invisible characters
+# removed, the minus sign a dash, look-alike opt-outs and `keyword_match`, ids of any size.
+RULES_ENGINE_VERSION = 2
+
+# How a keyword matched (the `keyword_match` column): the whole normalized message equals it,
+# or the message is a look-alike of an opt-out keyword (sms-rules §2).
+EXACT = "exact"
+LOOK_ALIKE = "look_alike"
 
 _WORD_LISTS = (
     "opt_out_words",
@@ -219,6 +229,17 @@ class Rules(_Strict):
                     raise ValueError(
                         f"{word!r} (read {normalized!r}) is listed as both {other} and {word_class}"
                     )
+        # A look-alike of an opt-out word opts out (sms-rules §2), so a word of another class
+        # that looks like one would be both: refuse it rather than pick.
+        look_alikes = LookAlikes(self.opt_out_keywords())
+        for word_class, words in self._words_by_class()[1:]:
+            for word in words:
+                imitated = look_alikes.imitated(word)
+                if imitated is not None:
+                    raise ValueError(
+                        f"{word!r} ({word_class}) looks like the opt-out word {imitated!r}, "
+                        "and a look-alike of an opt-out word opts out"
+                    )
         return self
 
     def _words_by_class(self) -> list[tuple[str, list[str]]]:
@@ -239,8 +260,13 @@ class Rules(_Strict):
         return list(dict.fromkeys(normalize_text(w) for w in self._words_by_class()[0][1]))
 
     def fingerprint(self) -> str:
-        """A stable short hash of the effective rules, for Dagster code versions and metadata."""
+        """A stable short hash of the effective rules and of `RULES_ENGINE_VERSION`, for Dagster
+        code versions and metadata: datasets built under other rules, or under an engine that
+        read the same rules differently, show as changed."""
         canonical = json.dumps(
-            self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+            {"engine": RULES_ENGINE_VERSION, "rules": self.model_dump(mode="json")},
+            sort_keys=True,
+            ensure_ascii=False,
+            separators=(",", ":"),
         )
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]

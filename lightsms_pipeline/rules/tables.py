@@ -19,11 +19,27 @@ Column: TypeAlias = pa.Array | pa.ChunkedArray
 
 
 def id_order(id_sms: Column) -> Column:
-    """`id_sms` as int64, the order of ties (sms-rules §3): as text "10" < "9"."""
+    """`id_sms` as a sort key in integer order, the order of ties (sms-rules §3): as text "10" < "9".
+
+    int64 when every id fits, the common case and the fast one. Ids are integers of any size,
+    though (the platform issues 22-digit ids elsewhere), so otherwise the key is the digits
+    left-padded with zeros to the longest id: as text, that compares by length after leading
+    zeros, then digits, which is integer order. Either way equal integers ("007", "7") give
+    equal keys. Anything but decimal digits is refused with a `ValueError`.
+    """
     try:
         return pc.cast(id_sms, pa.int64())
-    except pa.ArrowInvalid as error:
-        raise ValueError(f"id_sms must be decimal digits that fit int64: {error}") from None
+    except pa.ArrowInvalid:
+        pass  # too big for int64, or not digits: told apart below
+    if isinstance(id_sms, pa.ChunkedArray):
+        id_sms = id_sms.combine_chunks()
+    id_sms = id_sms.cast(pa.string())
+    digits = pc.match_substring_regex(id_sms, "^[0-9]+$")
+    if not pc.all(pc.fill_null(digits, True)).as_py():
+        bad = pc.filter(id_sms, pc.invert(pc.fill_null(digits, True)))[0].as_py()
+        raise ValueError(f"id_sms must be decimal digits, got {bad!r}")
+    width = pc.max(pc.utf8_length(id_sms)).as_py()
+    return pc.utf8_lpad(id_sms, width=width, padding="0")
 
 
 def provider_local_time(received_at: Column, timezone: str) -> Column:
@@ -33,11 +49,14 @@ def provider_local_time(received_at: Column, timezone: str) -> Column:
 
 
 def count_distinct_ids(ids: Column) -> int:
-    """Distinct values of an int64 column without nulls (see `id_order`).
+    """Distinct values of an `id_order` column without nulls.
 
-    numpy's sort is several times faster here than Arrow's hash-based count and needs one copy
-    of the column, where the hash table of 10M values takes a gigabyte.
+    For int64 keys numpy's sort is several times faster than Arrow's hash-based count and needs
+    one copy of the column, where the hash table of 10M values takes a gigabyte. Padded-text
+    keys (ids beyond int64) are rare and take Arrow's count.
     """
+    if not pa.types.is_integer(ids.type):
+        return int(pc.count_distinct(ids).as_py())
     values = np.sort(ids.to_numpy())
     return int(values.size and 1 + np.count_nonzero(values[1:] != values[:-1]))
 

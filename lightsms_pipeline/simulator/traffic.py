@@ -38,10 +38,13 @@ _HOURLY_WEIGHTS = (
 _WEEKDAY_FACTOR = (1.08, 1.08, 1.08, 1.08, 1.08, 0.80, 0.80)
 _MAX_FACTOR = 1.08 * 1.2
 
+# Opt-outs that only look like a keyword (sms-rules §1-2): Cyrillic letters, a zero for an O,
+# a zero-width space, a soft hyphen. Each one opts out under the default rules.
+LOOK_ALIKE_OPT_OUTS = ("ЅТОР", "ѕтор", "ST0P", "s\u200btop", "opt\u00adout")
 OPT_OUTS = (
     "STOP", "stop", "Stop.", " STOP!! ", "ＳＴＯＰ", "stop 🙏", "STOP ALL", "stop-all", "STOPALL",
     "Unsubscribe", "CANCEL", "end", "Quit", "revoke", "opt out", "OPT-OUT", "optout", "стоп",
-    "atsisakyti", "Stop\n",
+    "atsisakyti", "Stop\n", *LOOK_ALIKE_OPT_OUTS,
 )  # fmt: skip
 OPT_INS = ("START", "unstop", "Yes", "start", "YES!")
 HELPS = ("HELP", "info", "Info?", "help")

@@ -142,7 +142,8 @@ def records_reading(members: list[tuple[str, dict[str, Any]]]) -> Reading:
     if any(len(versions) > 1 for versions in contents.values()):
         return Refused("one id, two different messages")
     unique = {content: shown for content, shown in found}
-    ordered = sorted(unique, key=lambda c: (c[1], len(c[0]), c[0]))
+    # The id as an integer: (length, digits) after leading zeros; equal integers by the raw id.
+    ordered = sorted(unique, key=lambda c: (c[1], len(c[0].lstrip("0")), c[0].lstrip("0"), len(c[0]), c[0]))
     return [(c[0], unique[c], c[2], c[3], c[4], c[5]) for c in ordered]
 
 

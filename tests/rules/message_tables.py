@@ -107,6 +107,7 @@ def synthetic_classified(count: int, seed: int = 0, senders: int = 50_000) -> pa
         "poll_id": pc.if_else(is_vote, "lunch", pa.scalar(None, pa.string())),
         "poll_option": pc.if_else(is_vote, draw(["A", "B", "C", "D"]), pa.scalar(None, pa.string())),
         "possible_opt_out": pc.equal(kind, 9),
+        "keyword_match": pick(["exact", "exact", None, "exact", None]),
     }
     return pa.table(columns, schema=schema)
 

@@ -128,6 +128,102 @@ def test_a_multi_word_opt_out_is_flagged_as_a_phrase_only() -> None:
     assert one("please opt out of this")["possible_opt_out"] is True
 
 
+def matched(text: str, rules: Any = DEFAULTS, **row: Any) -> dict[str, Any]:
+    table = classify(build_incoming([{"text": text, **row}]), rules)
+    return table.select(["class", "keyword", "keyword_match", "possible_opt_out"]).to_pylist()[0]
+
+
+def look_alike(word: str) -> dict[str, Any]:
+    return {"class": "opt_out", "keyword": word, "keyword_match": "look_alike", "possible_opt_out": False}
+
+
+def exact(word_class: str, word: str) -> dict[str, Any]:
+    return {"class": word_class, "keyword": word, "keyword_match": "exact", "possible_opt_out": False}
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("ЅТОР", "stop"),  # Cyrillic capitals
+        ("ѕтор", "stop"),  # Cyrillic small letters: upper-cased, then compared
+        ("ΕΝD", "end"),  # Greek capitals
+        ("ST0P", "stop"),  # zero for O
+        ("QUlT", "quit"),  # small L for capital I
+        ("Ѕtop!", "stop"),  # one Cyrillic letter among Latin ones
+        ("0PT-0UT", "opt out"),
+    ],
+)
+def test_a_look_alike_opt_out_is_an_opt_out_naming_the_keyword_it_imitates(text: str, word: str) -> None:
+    assert matched(text) == look_alike(word)
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("opt\u00adout", "optout"),  # soft hyphen
+        ("s\u200btop", "stop"),  # zero-width space
+        ("opt\u2212out", "opt out"),  # minus sign
+        ("opt–out", "opt out"),  # en dash
+        ("stop ✓", "stop"),
+        ("STOP", "stop"),
+    ],
+)
+def test_invisible_characters_and_dashes_leave_an_exact_opt_out(text: str, word: str) -> None:
+    assert matched(text) == exact("opt_out", word)
+
+
+def test_opt_in_and_help_keywords_match_exactly() -> None:
+    assert matched("YES!") == exact("opt_in", "yes")
+    assert matched("Info?") == exact("help", "info")
+
+
+def test_a_keycap_digit_after_stop_is_no_opt_out_but_is_flagged() -> None:
+    result = classify(build_incoming([{"text": "STOP 1️⃣"}]), DEFAULTS).to_pylist()[0]
+    assert (result["normalized_text"], result["class"], result["keyword_match"]) == ("stop 1", "other", None)
+    assert result["possible_opt_out"] is True
+
+
+@pytest.mark.parametrize("text", ["stoop", "Cancel my order", "Stop by tomorrow", "ЅТОРwatch", "and"])
+def test_near_misses_do_not_opt_out(text: str) -> None:
+    assert matched(text)["class"] == "other"
+    assert matched(text)["keyword_match"] is None
+
+
+@pytest.mark.parametrize(
+    "text", ["please ЅТОР", "please s\u200btop texting", "ST0P texting me", "please ѕтор now"]
+)
+def test_a_look_alike_or_hidden_opt_out_word_inside_a_message_is_flagged(text: str) -> None:
+    assert one(text) == other(possible_opt_out=True)
+
+
+def test_a_poll_vote_is_never_read_as_a_look_alike() -> None:
+    poll = dict(LUNCH_POLL, options={"A": "Pizza", "O": "Olives", "0": "None"})
+    rules = rules_with(polls=[poll])
+    assert classes(["A", "a", "O", "0", "ST0P"], rules) == [
+        vote("A"),
+        vote("A"),
+        vote("O"),
+        vote("0"),
+        keyword("opt_out", "stop"),
+    ]
+
+
+def test_keyword_match_is_null_for_votes_and_other_messages() -> None:
+    table = classify(build_incoming([{"text": t} for t in ["a", "hello", "YES"]]), WITH_LUNCH)
+    assert table["keyword_match"].to_pylist() == [None, None, "exact"]
+
+
+def test_a_russian_stop_opts_out_only_when_configured() -> None:
+    assert matched("стоп") == {
+        "class": "other",
+        "keyword": None,
+        "keyword_match": None,
+        "possible_opt_out": False,
+    }
+    with_russian = rules_with(extra_opt_out_words=["стоп"])
+    assert matched("СТОП", with_russian) == exact("opt_out", "стоп")
+
+
 def test_extra_languages_come_from_configuration() -> None:
     assert one("СТОП") == other()
     with_lithuanian = rules_with(extra_opt_out_words=["стоп", "atsisakyti"])

@@ -14,7 +14,7 @@ import pytest
 from message_tables import LUNCH_POLL, rules_with
 
 from lightsms_pipeline.errors import ConfigurationError
-from lightsms_pipeline.rules import Poll, Rules, RulesFileError, load_rules
+from lightsms_pipeline.rules import Poll, Rules, RulesFileError, load_rules, model
 from lightsms_pipeline.rules.model import PollDefaults
 
 EXAMPLE_RULES = Path(__file__).resolve().parents[2] / "rules.yaml"
@@ -338,3 +338,10 @@ def test_the_example_rules_file_documents_the_true_defaults(tmp_path: Path) -> N
     assert documented.count("\nscope: account") == 1
     assert "\npoll_defaults:\n  count: last" in documented
     assert load_rules(write(tmp_path, documented)) == load_rules(EXAMPLE_RULES)
+
+
+def test_the_fingerprint_changes_with_the_rules_engine_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Classified datasets built by an engine that read the same rules differently show as changed.
+    before = load_rules(None).fingerprint()
+    monkeypatch.setattr(model, "RULES_ENGINE_VERSION", model.RULES_ENGINE_VERSION + 1)
+    assert load_rules(None).fingerprint() != before

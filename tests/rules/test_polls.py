@@ -97,6 +97,25 @@ def test_votes_in_the_same_second_are_ordered_by_id_sms_as_integer() -> None:
     assert tally(rows, FIRST) == {"A": 0, "B": 1, "C": 0, "D": 0}
 
 
+def test_votes_with_ids_beyond_64_bits_are_ordered_as_integers() -> None:
+    rows = [{"id_sms": str(10**21 + 1), "text": "A"}, {"id_sms": "9" * 20, "text": "B"}]
+    assert tally(rows) == {"A": 1, "B": 0, "C": 0, "D": 0}
+    assert tally(rows, FIRST) == {"A": 0, "B": 1, "C": 0, "D": 0}
+    details = poll_vote_details(classified_rows(rows, LUNCH), LUNCH)
+    assert details["id_sms"].to_pylist() == ["9" * 20, str(10**21 + 1)]
+
+
+def test_invalid_replies_with_big_ids_are_counted_once_each() -> None:
+    big = str(10**21)
+    rows = [
+        {"id_sms": big, "text": "what?"},
+        {"id_sms": big + "1", "text": "hmm"},
+        {"id_sms": "7", "text": "A"},
+    ]
+    table = classified_rows(rows, LUNCH)
+    assert poll_results(pa.concat_tables([table, table]), LUNCH)["invalid"].to_pylist() == [2] * 4
+
+
 def test_one_vote_per_subscriber_whatever_number_spelling() -> None:
     rows = [
         {"text": "A", "sender": "0037061234567", "sender_e164": "+37061234567", "at": "2025-01-12 09:00:00"},

@@ -7,6 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from message_tables import (
@@ -97,6 +98,66 @@ def test_latest_event_wins_ties_broken_by_id_sms_as_integer() -> None:
         {"id_sms": "10", "text": "START", "at": same_second},
     ]
     assert subscribers(start_last) == []
+
+
+BIG_OPT_IN = str(10**21 + 1)  # 22 digits, beyond int64
+TWENTY_NINES = "9" * 20  # 20 digits, beyond int64 too
+
+
+def test_a_22_digit_opt_in_after_a_20_digit_opt_out_in_the_same_second_wins() -> None:
+    same_second = "2025-01-15 12:00:00"
+    rows = [
+        {"id_sms": BIG_OPT_IN, "text": "START", "at": same_second},
+        {"id_sms": TWENTY_NINES, "text": "STOP", "at": same_second},
+    ]
+    assert subscribers(rows) == []  # as text "1000..." < "9999...", as integers it is later
+    reversed_roles = [
+        {"id_sms": BIG_OPT_IN, "text": "STOP", "at": same_second},
+        {"id_sms": TWENTY_NINES, "text": "START", "at": same_second},
+    ]
+    [entry] = listed(reversed_roles)
+    assert entry["id_sms"] == BIG_OPT_IN
+
+
+def test_big_ids_mixed_with_small_ones_still_order_as_integers() -> None:
+    same_second = "2025-01-15 12:00:00"
+    rows = [
+        {"id_sms": "12", "text": "START", "sender": BOB, "at": same_second},
+        {"id_sms": "9", "text": "STOP", "sender": BOB, "at": same_second},
+        {"id_sms": BIG_OPT_IN, "text": "STOP", "at": same_second},
+        {"id_sms": "7", "text": "START", "at": same_second},
+    ]
+    assert subscribers(rows) == ["+37061234567"]
+
+
+def test_a_big_id_fetched_twice_counts_once() -> None:
+    events = classified_rows([{"id_sms": BIG_OPT_IN, "text": "STOP"}], ACCOUNT)
+    assert opt_out_list(pa.concat_tables([events, events]), ACCOUNT).num_rows == 1
+
+
+@pytest.mark.parametrize(("stop_id", "start_id"), [("010", "9"), ("00000000000000000000010", "9")])
+def test_ids_with_leading_zeros_compare_as_integers(stop_id: str, start_id: str) -> None:
+    same_second = "2025-01-15 12:00:00"
+    rows = [
+        {"id_sms": stop_id, "text": "STOP", "at": same_second},
+        {"id_sms": start_id, "text": "START", "at": same_second},
+    ]
+    assert subscribers(rows) == ["+37061234567"]  # 10 > 9 whatever the zeros in front
+
+
+def test_a_look_alike_stop_puts_the_subscriber_on_the_list_naming_the_keyword() -> None:
+    [entry] = listed([{"id_sms": "5", "text": "ЅТОР"}])
+    assert (entry["keyword"], entry["text"], entry["id_sms"]) == ("stop", "ЅТОР", "5")
+
+
+def test_a_hidden_character_opt_out_then_a_look_alike_stop_keeps_the_latest_evidence() -> None:
+    rows = [
+        {"id_sms": "1", "text": "opt\u00adout", "at": "2025-01-15 09:00:00"},
+        {"id_sms": "2", "text": "START", "at": "2025-01-15 10:00:00"},
+        {"id_sms": "3", "text": "ST0P", "at": "2025-01-15 11:00:00"},
+    ]
+    [entry] = listed(rows)
+    assert (entry["id_sms"], entry["keyword"]) == ("3", "stop")
 
 
 def test_time_orders_events_before_the_id_does() -> None:
