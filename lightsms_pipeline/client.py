@@ -10,6 +10,7 @@ import email.utils
 import logging
 import math
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -418,6 +419,24 @@ def _stop_list_phone(phone: str) -> str:
     if not (digits.isascii() and digits.isdigit()):
         raise ValueError("a stop-list number must be digits with an optional leading +")
     return digits
+
+
+class _NoPhoneInUrls(logging.Filter):
+    """urllib3 logs every request line at DEBUG, and a stop-list URL carries the number
+    (`phone=`), which must reach no log when LIGHTSMS_SENDER_HASH_SALT pseudonymizes numbers.
+    The key never is in a URL (only the signature, an MD5 that includes it)."""
+
+    _PHONE = re.compile(r"(phone=)[^&\s\"]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(a, str) and "phone=" in a for a in record.args):
+            record.args = tuple(
+                self._PHONE.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_NoPhoneInUrls())
 
 
 def backoff_delay(

@@ -144,6 +144,7 @@ class SimulatorServer:
         self._canned: dict[str | None, Reply] = {}
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self.stopping = threading.Event()  # cuts a held answer short, so stop() does not wait it out
 
     def __repr__(self) -> str:  # never the API key
         return f"SimulatorServer(login={self.login!r}, url={self._url_or_none()!r})"
@@ -155,6 +156,7 @@ class SimulatorServer:
             return self
         httpd = _HTTPServer((self.host, self._port), _Handler)
         httpd.simulator = self
+        self.stopping.clear()
         self._httpd = httpd
         self._port = int(httpd.server_address[1])  # keeps base_url valid after stop()
         self._thread = threading.Thread(
@@ -170,6 +172,7 @@ class SimulatorServer:
         httpd, self._httpd = self._httpd, None
         if httpd is None:
             return
+        self.stopping.set()
         httpd.shutdown()
         httpd.server_close()
         httpd.close_open_connections()
@@ -424,8 +427,8 @@ class _Handler(BaseHTTPRequestHandler):
                 if fault is FaultKind.APPLY_THEN_RESET:
                     self._reset()
                     return
-                time.sleep(plan.slow_seconds)
-                self._send(applied)
+                if not sim.stopping.wait(plan.slow_seconds):
+                    self._send(applied)
                 return
             if fault is FaultKind.SLOW and plan is not None:
                 time.sleep(plan.slow_seconds)
