@@ -61,12 +61,15 @@ class FaultPlan:
         self._rng = random.Random(self.seed)
         self._lock = threading.Lock()
 
-    def choose(
-        self, endpoint: str, date_param: str | None = None, phone: str | None = None
-    ) -> FaultKind | None:
+    def push_fault(self, endpoint: str, phone: str | None) -> FaultKind | None:
+        """The fault every add2stop.php of this number gets (`fail_pushes`), else None; asked
+        before `choose`, which then is not consumed."""
+        if endpoint != _ADD_TO_STOP or phone is None:
+            return None
+        return self.fail_pushes.get(phone)
+
+    def choose(self, endpoint: str, date_param: str | None = None) -> FaultKind | None:
         """The fault for this request, or None to answer normally; consumes the script."""
-        if endpoint == _ADD_TO_STOP and phone is not None and phone in self.fail_pushes:
-            return self.fail_pushes[phone]
         if endpoint not in _FAULTED_ENDPOINTS and not (
             endpoint == "timestamp.php" and self.faults_on_timestamp
         ):

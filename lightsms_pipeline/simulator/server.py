@@ -415,7 +415,11 @@ class _Handler(BaseHTTPRequestHandler):
         params = _last_values(split.query)
         if endpoint == INCOMING:
             sim.stats.record_params(params)
-        fault = plan.choose(endpoint, params.get("date"), params.get("phone")) if plan is not None else None
+        fault = None
+        if plan is not None:
+            fault = plan.push_fault(endpoint, params.get("phone")) or plan.choose(
+                endpoint, params.get("date")
+            )
         if fault is not None:
             sim.stats.record_fault(fault)
             if fault is FaultKind.RESET:
