@@ -95,11 +95,8 @@ def sync_stop_list(
     conflicts = opted_in_after_push(opt_outs, record)
     if options.mode == "off" or client is None:
         # No call to LightSMS and no file: the clock still shows who is waiting.
-        unpushable = (
-            set()
-            if salted
-            else {p.subscriber for p in pending if phone_number(p.subscriber, options.region) is None}
-        )
+        if not salted:  # salted keys say nothing of the number until it is read again
+            conflicts.extend(_numbers_of_keys(pending, options.region)[1])
         return SyncOutcome(
             options.mode,
             len(set(opt_outs["subscriber"].to_pylist())),
@@ -108,7 +105,7 @@ def sync_stop_list(
             record,
             conflicts_table(conflicts),
             (),
-            waiting_too_long(opt_outs, record, unpushable, now, options.max_delay),
+            waiting_too_long(opt_outs, record, _unpushable(conflicts), now, options.max_delay),
         )
     failures: list[SyncFailure] = []
     if salted:
@@ -135,7 +132,6 @@ def sync_stop_list(
     final = merge_record(record, rows, options.timezone)
     conflicts_out = conflicts_table(conflicts)
     paths = (write_record(dataset, final), write_conflicts(dataset, conflicts_out))
-    unpushable = {c.subscriber for c in conflicts if c.conflict != "opted_in_after_push"}
     return SyncOutcome(
         options.mode,
         len(set(opt_outs["subscriber"].to_pylist())),
@@ -144,7 +140,7 @@ def sync_stop_list(
         final,
         conflicts_out,
         tuple(failures),
-        waiting_too_long(opt_outs, final, unpushable, now, options.max_delay),
+        waiting_too_long(opt_outs, final, _unpushable(conflicts), now, options.max_delay),
         paths,
     )
 
@@ -220,6 +216,12 @@ def _numbers_behind_hashes(
             else:
                 numbers[entry.subscriber] = e164
     return numbers, conflicts, failures
+
+
+def _unpushable(conflicts: list[Conflict]) -> set[str]:
+    """Senders no stop list takes: their clock is a person's matter, not a waiting push. A number
+    whose message could not be read back (`sender_not_found`) still waits, and shows."""
+    return {c.subscriber for c in conflicts if c.conflict == "not_a_phone_number"}
 
 
 def _not_a_phone(entry: Pending) -> Conflict:

@@ -36,12 +36,15 @@ from lightsms_pipeline.contract import (
     STOP_LIST_RECORD_PARQUET,
     STOP_LIST_SYNC,
 )
+from lightsms_pipeline.datasets.stop_list import read_opt_out_list
+from lightsms_pipeline.datasets.upstream import MissingUpstreamError
 from lightsms_pipeline.definitions import build_definitions
 from lightsms_pipeline.settings import API_KEY_VARIABLE, LOGIN_VARIABLE, Settings
 from lightsms_pipeline.simulator.faults import FaultKind, FaultPlan
 from lightsms_pipeline.simulator.server import SimulatorServer
 from lightsms_pipeline.simulator.stop_list import ADD_TO_STOP, FIND_ON_STOP
 from lightsms_pipeline.simulator.traffic import Traffic
+from lightsms_pipeline.storage import Dataset
 
 D12, D13, D14 = date(2025, 1, 12), date(2025, 1, 13), date(2025, 1, 14)
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -231,6 +234,8 @@ import warnings
 warnings.filterwarnings("ignore")
 from dagster import AssetKey, DagsterInstance
 from lightsms_pipeline.contract import MAIN_JOB, STOP_LIST_SYNC
+from lightsms_pipeline.datasets.stop_list import read_opt_out_list
+from lightsms_pipeline.datasets.upstream import MissingUpstreamError
 from lightsms_pipeline.definitions import build_definitions
 from lightsms_pipeline.settings import Settings
 job = build_definitions(Settings.from_env()).resolve_job_def(MAIN_JOB)
@@ -291,7 +296,8 @@ def test_off_calls_nothing_and_writes_nothing_but_the_clock_still_warns(
     assert not (data_dir / STOP_LIST_RECORD_PARQUET).exists()
     warning = clock(result)
     assert not warning.passed and warning.severity == AssetCheckSeverity.WARN
-    assert sync_metadata(result)["mode"] == "off"
+    meta = sync_metadata(result)
+    assert (meta["mode"], meta["conflicts"], meta["would_push"]) == ("off", 1, 0)  # Telia, from the key alone
 
 
 SALT = "salt-for-the-stop-list-9x"
@@ -330,7 +336,17 @@ def test_salted_sync_pushes_numbers_read_again_and_no_digit_reaches_a_log_event_
             texts.append(str(pq.read_table(path).to_pylist()))
         elif path.is_file():
             texts.append(path.read_bytes().decode("utf-8", "replace"))
-    numbers = [digits(s) for s in phones]
+    numbers = [digits(s) for s in phones] + [API_KEY]
     leaks = [(n, t[max(0, t.find(n) - 80) : t.find(n) + 20]) for t in texts for n in numbers if n in t]
     assert leaks == []
     assert re.search(r"phone=\*\*\*", caplog.text)  # the request lines were logged, without the number
+
+
+def test_an_opt_out_list_written_before_first_opted_out_at_asks_for_a_rebuild(
+    upstream: Path, tmp_path: Path
+) -> None:
+    store = Dataset(str(tmp_path))
+    old = pq.read_table(upstream / "opt_out_list.parquet").drop_columns(["first_opted_out_at"])
+    store.write_parquet(store.file_path("opt_out_list.parquet"), old)
+    with pytest.raises(MissingUpstreamError, match="materialize opt_out_list again"):
+        read_opt_out_list(store)

@@ -20,7 +20,13 @@ def read_opt_out_list(dataset: Dataset) -> pa.Table:
     """The opt-out list as `opt_out_list` last wrote it."""
     if not dataset.fs.exists(dataset.file_path(OPT_OUT_PARQUET)):
         raise MissingUpstreamError(f"{OPT_OUT_PARQUET} does not exist: materialize {OPT_OUT_LIST} first")
-    return dataset.read_file(OPT_OUT_PARQUET)
+    table = dataset.read_file(OPT_OUT_PARQUET)
+    if "first_opted_out_at" not in table.column_names:
+        raise MissingUpstreamError(
+            f"{OPT_OUT_PARQUET} was written by an older version (no first_opted_out_at): "
+            f"materialize {OPT_OUT_LIST} again"
+        )
+    return table
 
 
 def read_record(dataset: Dataset, timezone: str) -> pa.Table:
