@@ -192,7 +192,10 @@ def run_demo(data_dir: str | None, per_day: int, start: date, end: date) -> int:
     settings = Settings.from_env()
     api_key = secrets.token_hex(16)  # a throw-away key: the simulator is the account
     with _simulator(per_day, None, api_key).start() as sim:
-        settings = settings.replace(base_url=sim.base_url, **({"data_dir": data_dir} if data_dir else {}))
+        # A dry run of the stop list: the demo shows what would be pushed, and pushes nothing.
+        settings = settings.replace(
+            base_url=sim.base_url, stop_list_sync="dry-run", **({"data_dir": data_dir} if data_dir else {})
+        )
         account = LightSMSResource.from_settings(settings, login=DEMO_LOGIN, api_key=api_key)
         job = build_definitions(settings, resources={"lightsms": account}).resolve_job_def(MAIN_JOB)
         print(f"simulator at {sim.base_url}; materializing {start}..{end} into {settings.data_dir}/")

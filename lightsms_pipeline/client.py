@@ -10,11 +10,13 @@ import email.utils
 import logging
 import math
 import random
+import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -36,16 +38,30 @@ from lightsms_pipeline.errors import (
     UnavailableError,
     describe_code,
 )
-from lightsms_pipeline.responses import ApiErrorCode, RawMessages, ResponseProblem, parse_body
+from lightsms_pipeline.responses import (
+    ApiErrorCode,
+    RawMessages,
+    ResponseProblem,
+    StopListEntry,
+    parse_add_to_stop,
+    parse_body,
+    parse_find_on_stop,
+)
 from lightsms_pipeline.signing import sign
 
 log = logging.getLogger(__name__)
 
 INCOMING_ENDPOINT = "incoming.php"
+FIND_ON_STOP_ENDPOINT = "find_on_stop.php"
+ADD_TO_STOP_ENDPOINT = "add2stop.php"
+# add2stop.php's answers for a number already listed: 20 documented, 13/34 ("blacklisted",
+# "in the stop list") what a platform sharing send.php's checks might say instead.
+ALREADY_LISTED_CODES = frozenset({13, 20, 34})
 TIMESTAMP = "timestamp.php"
 STALE_TIMESTAMP_CODE = 6
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 ResponseFormat = Literal["json", "xml"]
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -225,17 +241,15 @@ class LightSMSClient:
                 raise _Malformed(str(exc)) from None
             raise MalformedResponseError(str(exc), endpoint=INCOMING_ENDPOINT, window=window) from None
 
-    def _api_error(self, code: int, window: str) -> ApiError:
+    def _api_error(self, code: int, window: str, endpoint: str = INCOMING_ENDPOINT) -> ApiError:
         meaning = describe_code(code)
         if code in AUTH_ERROR_CODES:
             hint = {
                 6: "check LIGHTSMS_API_KEY (a fresh server timestamp did not help)",
                 7: "check LIGHTSMS_LOGIN",
             }.get(code, "check LIGHTSMS_LOGIN and LIGHTSMS_API_KEY")
-            return AuthenticationError(
-                f"{meaning}; {hint}", endpoint=INCOMING_ENDPOINT, window=window, code=code
-            )
-        return BadRequestError(meaning, endpoint=INCOMING_ENDPOINT, window=window, code=code)
+            return AuthenticationError(f"{meaning}; {hint}", endpoint=endpoint, window=window, code=code)
+        return BadRequestError(meaning, endpoint=endpoint, window=window, code=code)
 
     # --- transport --------------------------------------------------------------------------
 
@@ -305,6 +319,124 @@ class LightSMSClient:
                 endpoint=endpoint,
                 window=window,
             ) from None
+
+    # --- the stop list (find_on_stop.php, add2stop.php) -------------------------------------
+
+    def find_on_stop(self, phone: str, *, label: str | None = None) -> StopListEntry | None:
+        """The account's stop-list entry for `phone` (digits, `+` optional), None if not listed.
+
+        Read-only, so retried like incoming.php. `label` names the number in errors and logs
+        instead of its digits (the sync passes the published subscriber key, a hash when
+        LIGHTSMS_SENDER_HASH_SALT is set).
+        """
+        digits = _stop_list_phone(phone)
+        where = label if label is not None else digits
+
+        def attempt() -> StopListEntry | None:
+            return self._stop_list_call(FIND_ON_STOP_ENDPOINT, digits, where, parse_find_on_stop)
+
+        return self._with_retries(attempt, FIND_ON_STOP_ENDPOINT, where)  # type: ignore[no-any-return]
+
+    def add_to_stop(self, phone: str, *, label: str | None = None) -> StopListPush:
+        """Put `phone` on the account's stop list, once in effect.
+
+        add2stop.php is not idempotent: an add whose answer was lost (a reset, a timeout, a 5xx
+        after the server acted) may have taken effect. So every attempt after the first looks
+        the number up before adding, and "already exists" (20; 13 or 34 from platforms that
+        answer "blacklisted") reads as listed. Either way the result says which it was.
+        """
+        digits = _stop_list_phone(phone)
+        where = label if label is not None else digits
+        attempts = 0
+
+        def listed() -> StopListPush | None:
+            entry = self._stop_list_call(FIND_ON_STOP_ENDPOINT, digits, where, parse_find_on_stop)
+            return None if entry is None else StopListPush(True, entry.time_in)
+
+        def attempt() -> StopListPush:
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1:
+                found = listed()
+                if found is not None:
+                    return found
+            try:
+                provider_id = self._stop_list_call(ADD_TO_STOP_ENDPOINT, digits, where, parse_add_to_stop)
+            except BadRequestError as exc:
+                if exc.code not in ALREADY_LISTED_CODES:
+                    raise
+                found = listed()
+                if found is None:
+                    raise  # "already listed", yet the lookup disagrees: say so, do not guess
+                return found
+            return StopListPush(False, provider_id)
+
+        return self._with_retries(attempt, ADD_TO_STOP_ENDPOINT, where)  # type: ignore[no-any-return]
+
+    def _stop_list_call(
+        self, endpoint: str, digits: str, where: str, parse: Callable[[bytes], _T | ApiErrorCode]
+    ) -> _T:
+        url = f"{self.base_url}/external/get/{endpoint}"
+
+        def signed() -> _T | ApiErrorCode:
+            params = {
+                "login": self.login,
+                "phone": digits,
+                "return": self.response_format,
+                "timestamp": str(self.server_timestamp()),
+            }
+            params["signature"] = sign(params, self._api_key)
+            resp = self._get(url, params, endpoint, where)
+            try:
+                return parse(resp.content)
+            except ResponseProblem as exc:
+                if exc.retryable:
+                    raise _Malformed(str(exc)) from None
+                raise MalformedResponseError(str(exc), endpoint=endpoint, window=where) from None
+
+        result = signed()
+        if isinstance(result, ApiErrorCode) and result.code == STALE_TIMESTAMP_CODE:
+            # Error 6 refuses the request (nothing was added): realign the clock, try once more.
+            self.server_time_offset(refresh=True)
+            result = signed()
+        if isinstance(result, ApiErrorCode):
+            raise self._api_error(result.code, where, endpoint)
+        return result
+
+
+@dataclass(frozen=True)
+class StopListPush:
+    """What `add_to_stop` did: added (`provider_answer` is the new entry's id) or found the
+    number already listed (`provider_answer` is the entry's `time_in`)."""
+
+    already_listed: bool
+    provider_answer: str
+
+
+def _stop_list_phone(phone: str) -> str:
+    """The API's form of a number: digits without `+` (as LightSMS gives senders)."""
+    digits = phone.removeprefix("+")
+    if not (digits.isascii() and digits.isdigit()):
+        raise ValueError("a stop-list number must be digits with an optional leading +")
+    return digits
+
+
+class _NoPhoneInUrls(logging.Filter):
+    """urllib3 logs every request line at DEBUG, and a stop-list URL carries the number
+    (`phone=`), which must reach no log when LIGHTSMS_SENDER_HASH_SALT pseudonymizes numbers.
+    The key never is in a URL (only the signature, an MD5 that includes it)."""
+
+    _PHONE = re.compile(r"(phone=)[^&\s\"]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(a, str) and "phone=" in a for a in record.args):
+            record.args = tuple(
+                self._PHONE.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_NoPhoneInUrls())
 
 
 def backoff_delay(

@@ -13,12 +13,16 @@ CLASSIFIED = "classified_messages"
 SUPPORT_INBOX = "support_inbox"
 OPT_OUT_LIST = "opt_out_list"
 POLL_RESULTS = "poll_results"
+STOP_LIST_SYNC = "stop_list_sync"  # opt-outs pushed to LightSMS's stop list (sms-rules §8)
 
 # --- files of the unpartitioned datasets, relative to LIGHTSMS_DATA_DIR --------------------------
 OPT_OUT_PARQUET = "opt_out_list.parquet"
 OPT_OUT_CSV = "opt_out_list.csv"
 POLL_RESULTS_PARQUET = "poll_results.parquet"
 POLL_CHART_PNG = "reports/poll_results.png"
+STOP_LIST_RECORD_PARQUET = "stop_list_record.parquet"  # every push, lookup and dry-run plan
+STOP_LIST_CONFLICTS_PARQUET = "stop_list_conflicts.parquet"  # what needs a person
+STOP_LIST_CLOCK_CHECK = "opt_outs_reach_stop_list_in_time"  # the asset check of the 10-day clock
 
 # --- Dagster wiring ------------------------------------------------------------------------------
 GROUP = "lightsms"

@@ -9,7 +9,8 @@ from dagster import AssetSelection, Definitions, EnvVar, define_asset_job, in_pr
 
 from lightsms_pipeline.assets import build_downstream_assets
 from lightsms_pipeline.assets.incoming import build_incoming_messages
-from lightsms_pipeline.contract import MAIN_JOB
+from lightsms_pipeline.assets.stop_list import build_stop_list_sync, opt_out_freshness
+from lightsms_pipeline.contract import INCOMING, MAIN_JOB, OPT_OUT_LIST
 from lightsms_pipeline.partitions import daily_partitions
 from lightsms_pipeline.resources import LightSMSResource, ParquetDatasetResource
 from lightsms_pipeline.rules.loading import load_rules
@@ -25,6 +26,15 @@ def build_definitions(settings: Settings, *, resources: Mapping[str, Any] | None
     assets = [
         build_incoming_messages(settings, partitions_def, region=rules.default_region),
         *build_downstream_assets(partitions_def, rules),
+        build_stop_list_sync(settings, rules),
+    ]
+    # The clock of sms-rules §8 needs these two refreshed: the UI shows when they fall behind.
+    freshness = opt_out_freshness(settings)
+    assets = [
+        a.map_asset_specs(lambda spec: spec.replace_attributes(freshness_policy=freshness))
+        if a.key.to_user_string() in (INCOMING, OPT_OUT_LIST)
+        else a
+        for a in assets
     ]
     job = define_asset_job(
         MAIN_JOB,

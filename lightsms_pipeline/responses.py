@@ -308,3 +308,112 @@ def _id_column(ids: list[str]) -> pa.StringArray:
         bad = next(i for i in ids if not (isinstance(i, str) and i.isascii() and i.isdigit()))
         raise ResponseProblem(f"message id {bad!r} is not a decimal number")
     return id_arr
+
+
+# --- the stop list: find_on_stop.php and add2stop.php ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class StopListEntry:
+    """A number found on the account's stop list: when it was added, and the provider's note."""
+
+    time_in: str
+    description: str
+
+
+_EMPTY_ANSWERS: tuple[object, ...] = (None, [], {})
+
+
+def parse_find_on_stop(body: bytes) -> StopListEntry | ApiErrorCode | None:
+    """One find_on_stop.php body: the entry, None when the number is not listed, or an error.
+
+    "Empty response means the number is NOT in the blacklist": `{}`, PHP's `[]`, an empty body
+    or an empty `<response/>`. Error 19 ("Empty response") reads the same way: at worst the
+    number is then pushed and the add answers "already exists". The API reference's other shape,
+    `{"blacklisted": true, "added_at": ...}`, is read too.
+    """
+    data = _stop_list_body(body)
+    if isinstance(data, ApiErrorCode):
+        return None if data.code == EMPTY_DAY_CODE else data
+    if data in _EMPTY_ANSWERS:
+        return None
+    if not isinstance(data, dict):
+        raise ResponseProblem(f"find_on_stop answer is a {type(data).__name__}, not an object")
+    if "blacklisted" in data:
+        if data["blacklisted"] is False:
+            return None
+        if data["blacklisted"] is not True:
+            raise ResponseProblem(f"'blacklisted' is not true or false: {data['blacklisted']!r}")
+        return StopListEntry(_text_field(data, "added_at"), _text_field(data, "description", ""))
+    return StopListEntry(_text_field(data, "time_in"), _text_field(data, "description", ""))
+
+
+def parse_add_to_stop(body: bytes) -> str | ApiErrorCode:
+    """One add2stop.php body: the new entry's id (`{"id": "4419373"}`), or an error code."""
+    data = _stop_list_body(body)
+    if isinstance(data, ApiErrorCode):
+        return data
+    if not isinstance(data, dict) or set(data) != {"id"}:
+        raise ResponseProblem(f"add2stop answer is not {{'id': ...}}: {_excerpt(body)}")
+    value = data["id"]
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not (isinstance(value, str) and _ASCII_NUMBER.fullmatch(value)):
+        raise ResponseProblem(f"add2stop id is not a decimal number: {value!r}")
+    return value
+
+
+def _stop_list_body(body: bytes) -> object:
+    """A stop-list body as plain values (`<response>` children become a dict), or its error."""
+    stripped = body.strip()
+    if not stripped:
+        return None
+    if stripped[:1] == b"<":
+        if _looks_like_html(stripped):
+            raise ResponseProblem("got an HTML page instead of data", retryable=True)
+        return _stop_list_xml(stripped)
+    try:
+        data = json.loads(stripped.decode("utf-8"), object_pairs_hook=_json_object)
+    except UnicodeDecodeError as exc:
+        raise ResponseProblem(f"body is not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
+    except RecursionError:
+        raise ResponseProblem("body is nested too deeply to be a LightSMS answer") from None
+    except ValueError as exc:
+        raise ResponseProblem(f"body is not valid JSON ({exc})", retryable=True) from exc
+    if isinstance(data, _RepeatedKeys):
+        raise ResponseProblem("object names a key more than once")
+    if isinstance(data, dict):
+        code = _json_error(data)
+        if code is not None:
+            return ApiErrorCode(code)
+    return data
+
+
+def _stop_list_xml(body: bytes) -> dict[str, str] | ApiErrorCode:
+    try:
+        root = SafeET.fromstring(body, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise ResponseProblem(f"XML refused: {type(exc).__name__} (DTDs and entities are forbidden)") from exc
+    except SafeET.ParseError as exc:
+        raise ResponseProblem(f"body is not well-formed XML ({exc})", retryable=True) from exc
+    if root.tag != "response":
+        raise ResponseProblem(f"XML root is <{root.tag}>, expected <response>")
+    children: dict[str, str] = {}
+    for child in root:
+        if child.tag in children or len(child):
+            raise ResponseProblem(f"XML <response> holds <{child.tag}> twice or nested")
+        children[child.tag] = child.text or ""
+    if "error" in children:
+        if len(children) != 1:
+            raise ResponseProblem("XML <response> holds <error> beside other elements")
+        return ApiErrorCode(_error_code(children["error"]))
+    return children
+
+
+def _text_field(data: dict[str, Any], name: str, default: str | None = None) -> str:
+    value = data.get(name, default)
+    if value is None:
+        raise ResponseProblem(f"stop-list entry has no {name!r}")
+    if not isinstance(value, str):
+        raise ResponseProblem(f"stop-list entry field {name!r} is not text: {value!r}")
+    return value

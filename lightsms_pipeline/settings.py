@@ -59,6 +59,9 @@ class Settings(BaseModel):
     run_retry_delay_seconds: Annotated[float, Field(ge=0)] = 20.0
     timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
     sender_hash_salt: SecretStr = SecretStr("")  # never shown by repr(), str() or an error
+    # Pushing opt-outs to LightSMS's stop list changes the real account: a dry run until turned on.
+    stop_list_sync: Literal["off", "dry-run", "on"] = "dry-run"
+    opt_out_max_delay_hours: Annotated[float, Field(gt=0)] = 24.0
 
     @field_validator("timezone")
     @classmethod

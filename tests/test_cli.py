@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -62,5 +63,6 @@ def test_demo_runs_the_main_job_on_the_simulator_and_prints_the_summary(
     out = capsys.readouterr().out
     assert "2025-01-13" in out and "2025-01-19" in out
     assert "subscribers opted out" in out and "lunch-2025-01" in out and "need a reply" in out
+    assert re.search(r"stop_list_sync +[1-9]\d* numbers would be pushed \(dry run\), 0 pushed", out)
     assert (tmp_path / "data" / "opt_out_list.csv").exists()
     assert "concurrency" in (tmp_path / "home" / "dagster.yaml").read_text()

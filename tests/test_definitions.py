@@ -3,7 +3,7 @@ retries, the job, the schedules and the resources, so that a wiring mistake fail
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from dagster import (
@@ -15,6 +15,7 @@ from dagster import (
     DailyPartitionsDefinition,
     Definitions,
     EnvVar,
+    FreshnessPolicy,
 )
 from pipeline import Pipeline
 
@@ -29,6 +30,8 @@ from lightsms_pipeline.contract import (
     OPT_OUT_LIST,
     POLL_RESULTS,
     POOL,
+    STOP_LIST_CLOCK_CHECK,
+    STOP_LIST_SYNC,
     SUPPORT_INBOX,
 )
 from lightsms_pipeline.definitions import build_definitions
@@ -38,6 +41,7 @@ from lightsms_pipeline.settings import Settings
 
 DAILY = (INCOMING, CLASSIFIED, SUPPORT_INBOX)
 WHOLE_HISTORY = (OPT_OUT_LIST, POLL_RESULTS)
+PUSHES = (STOP_LIST_SYNC,)
 SETTINGS = Settings(
     timezone="Europe/Riga",
     start_date="2024-06-01",
@@ -50,6 +54,7 @@ SETTINGS = Settings(
     parallelism=5,
     max_attempts=4,
     timeout_seconds=9,
+    opt_out_max_delay_hours=48,
 )
 
 
@@ -66,10 +71,14 @@ def spec_of(defs: Definitions, name: str):  # type: ignore[no-untyped-def]
 def test_the_code_location_loads_defs_with_every_asset_and_the_main_job() -> None:
     loaded = definitions.defs
     assert isinstance(loaded, Definitions)
-    assert {k.to_user_string() for k in loaded.resolve_all_asset_keys()} == {*DAILY, *WHOLE_HISTORY}
+    assert {k.to_user_string() for k in loaded.resolve_all_asset_keys()} == {*DAILY, *WHOLE_HISTORY, *PUSHES}
     job = loaded.resolve_job_def(MAIN_JOB)
     assert job.executor_def.name == "in_process"
-    assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == {*DAILY, *WHOLE_HISTORY}
+    assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == {
+        *DAILY,
+        *WHOLE_HISTORY,
+        *PUSHES,
+    }
 
 
 @pytest.mark.parametrize("name", DAILY)
@@ -91,9 +100,9 @@ def test_whole_history_assets_are_unpartitioned_and_read_the_classified_days(def
     assert [d.asset_key for d in spec_of(defs, name).deps] == [AssetKey(CLASSIFIED)]
 
 
-def test_only_the_asset_that_calls_lightsms_runs_in_the_api_pool(defs) -> None:
-    pools = {name: defs.resolve_assets_def(name).op.pool for name in (*DAILY, *WHOLE_HISTORY)}
-    assert pools == {INCOMING: POOL, **{n: None for n in (*DAILY[1:], *WHOLE_HISTORY)}}
+def test_only_the_assets_that_call_lightsms_run_in_the_api_pool(defs) -> None:
+    pools = {name: defs.resolve_assets_def(name).op.pool for name in (*DAILY, *WHOLE_HISTORY, *PUSHES)}
+    assert pools == {INCOMING: POOL, STOP_LIST_SYNC: POOL, **{n: None for n in (*DAILY[1:], *WHOLE_HISTORY)}}
 
 
 def test_incoming_messages_carries_its_three_checks_and_the_step_retry_from_settings(defs) -> None:
@@ -113,10 +122,27 @@ def test_incoming_messages_carries_its_three_checks_and_the_step_retry_from_sett
 
 def test_downstream_assets_follow_their_upstream_eagerly_and_incoming_waits_for_a_schedule(defs) -> None:
     assert spec_of(defs, INCOMING).automation_condition is None
-    for name in (CLASSIFIED, SUPPORT_INBOX, *WHOLE_HISTORY):
+    for name in (CLASSIFIED, SUPPORT_INBOX, *WHOLE_HISTORY, *PUSHES):
         assert spec_of(defs, name).automation_condition == AutomationCondition.eager(), name
     assert [d.asset_key for d in spec_of(defs, CLASSIFIED).deps] == [AssetKey(INCOMING)]
     assert [d.asset_key for d in spec_of(defs, SUPPORT_INBOX).deps] == [AssetKey(CLASSIFIED)]
+
+
+def test_stop_list_sync_follows_the_opt_out_list_unpartitioned_with_the_clock_check(defs) -> None:
+    asset = defs.resolve_assets_def(STOP_LIST_SYNC)
+    assert asset.partitions_def is None and asset.backfill_policy is None
+    assert [d.asset_key for d in spec_of(defs, STOP_LIST_SYNC).deps] == [AssetKey(OPT_OUT_LIST)]
+    assert [c.name for c in asset.check_specs] == [STOP_LIST_CLOCK_CHECK]
+    assert "48 h" in next(iter(asset.check_specs)).description  # type: ignore[operator]
+    assert {"lightsms", "dataset"} <= asset.required_resource_keys
+
+
+def test_incoming_and_the_opt_out_list_carry_a_freshness_policy_from_the_delay_limit(defs) -> None:
+    expected = FreshnessPolicy.time_window(fail_window=timedelta(hours=48), warn_window=timedelta(hours=24))
+    for name in (INCOMING, OPT_OUT_LIST):
+        assert spec_of(defs, name).freshness_policy == expected, name
+    for name in (CLASSIFIED, SUPPORT_INBOX, POLL_RESULTS, STOP_LIST_SYNC):
+        assert spec_of(defs, name).freshness_policy is None, name
 
 
 def test_schedules_run_the_main_job_on_the_configured_crons_in_the_provider_zone(defs) -> None:

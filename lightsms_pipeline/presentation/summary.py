@@ -1,4 +1,5 @@
-"""The summary `make demo` prints: what landed, who opted out, what the polls say, the inbox size.
+"""The summary `make demo` prints: what landed, who opted out, what the polls say, the inbox size,
+and what the stop-list sync pushed or, in a dry run, would push.
 
 It reads the files the run wrote, the same numbers the Dagster UI shows as metadata.
 """
@@ -16,6 +17,8 @@ from lightsms_pipeline.contract import (
     OPT_OUT_PARQUET,
     POLL_CHART_PNG,
     POLL_RESULTS_PARQUET,
+    STOP_LIST_CONFLICTS_PARQUET,
+    STOP_LIST_RECORD_PARQUET,
     SUPPORT_INBOX,
 )
 from lightsms_pipeline.storage import Dataset
@@ -43,10 +46,24 @@ def summary_lines(store: Dataset, start: date, end: date) -> list[str]:
     csv_uri = store.uri(store.file_path(OPT_OUT_CSV))
     lines.append(f"opt_out_list       {opt_outs.num_rows} subscribers opted out  ({csv_uri})")
     lines.append(f"support_inbox      {inbox} messages need a reply, {flagged} flagged possible_opt_out")
+    lines.append(_stop_list_line(store))
     lines.extend(_poll_lines(store.read_file(POLL_RESULTS_PARQUET)))
     if store.fs.exists(store.file_path(POLL_CHART_PNG)):
         lines.append(f"  chart: {store.uri(store.file_path(POLL_CHART_PNG))}")
     return lines
+
+
+def _stop_list_line(store: Dataset) -> str:
+    if not store.fs.exists(store.file_path(STOP_LIST_RECORD_PARQUET)):
+        return "stop_list_sync     no record (LIGHTSMS_STOP_LIST_SYNC=off): nothing looked up or pushed"
+    actions = store.read_file(STOP_LIST_RECORD_PARQUET)["action"].to_pylist()
+    conflicts = store.read_file(STOP_LIST_CONFLICTS_PARQUET).num_rows
+    conflicts_uri = store.uri(store.file_path(STOP_LIST_CONFLICTS_PARQUET))
+    return (
+        f"stop_list_sync     {actions.count('would_push')} numbers would be pushed (dry run), "
+        f"{actions.count('pushed')} pushed, {actions.count('already_listed')} already listed; "
+        f"{conflicts} conflicts for a person  ({conflicts_uri})"
+    )
 
 
 def _poll_lines(results: pa.Table) -> list[str]:

@@ -22,8 +22,14 @@ class FaultKind(StrEnum):
     HTML = "html"  # HTTP 200 with a maintenance page, as a proxy in front of PHP would send
     STALE_TIMESTAMP = "stale_timestamp"  # HTTP 200 {"error":6}, as if the timestamp expired
     RATE_LIMIT = "rate_limit"  # HTTP 429 with Retry-After
+    # The request takes effect (a number is added to the stop list), then its answer is lost:
+    APPLY_THEN_RESET = "apply_then_reset"  # ... the connection is reset instead of answered
+    APPLY_THEN_SLOW = "apply_then_slow"  # ... or answered only after `slow_seconds`
 
 
+# The signed API calls; faults hit the stop-list endpoints as they hit incoming.php.
+_ADD_TO_STOP = "add2stop.php"
+_FAULTED_ENDPOINTS = frozenset({"incoming.php", "find_on_stop.php", _ADD_TO_STOP})
 _NUMBER_SETTINGS = ("latency_ms", "slow_seconds", "retry_after_seconds", "seed")
 
 
@@ -39,12 +45,15 @@ class FaultPlan:
     retry_after_seconds: int = 1
     seed: int = 0
     faults_on_timestamp: bool = False
+    # Stop-list pushes of these numbers (digits, as sent) get this fault on every add2stop.php.
+    fail_pushes: dict[str, FaultKind] = field(default_factory=dict)
     _rng: random.Random = field(init=False, repr=False, compare=False)
     _lock: threading.Lock = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.rates = {FaultKind(kind): float(rate) for kind, rate in self.rates.items()}
         self.script = [None if kind is None else FaultKind(kind) for kind in self.script]
+        self.fail_pushes = {phone: FaultKind(kind) for phone, kind in self.fail_pushes.items()}
         if any(rate < 0 for rate in self.rates.values()) or sum(self.rates.values()) > 1.0:
             raise ValueError("fault rates must be >= 0 and add up to at most 1")
         if self.latency_ms < 0 or self.slow_seconds < 0 or self.retry_after_seconds < 0:
@@ -52,9 +61,18 @@ class FaultPlan:
         self._rng = random.Random(self.seed)
         self._lock = threading.Lock()
 
+    def push_fault(self, endpoint: str, phone: str | None) -> FaultKind | None:
+        """The fault every add2stop.php of this number gets (`fail_pushes`), else None; asked
+        before `choose`, which then is not consumed."""
+        if endpoint != _ADD_TO_STOP or phone is None:
+            return None
+        return self.fail_pushes.get(phone)
+
     def choose(self, endpoint: str, date_param: str | None = None) -> FaultKind | None:
         """The fault for this request, or None to answer normally; consumes the script."""
-        if endpoint != "incoming.php" and not (endpoint == "timestamp.php" and self.faults_on_timestamp):
+        if endpoint not in _FAULTED_ENDPOINTS and not (
+            endpoint == "timestamp.php" and self.faults_on_timestamp
+        ):
             return None
         if date_param is not None and date_param in self.fail_dates:
             return FaultKind.HTTP_503

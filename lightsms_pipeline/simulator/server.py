@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from lightsms_pipeline.contract import API_DATETIME_FORMAT
 from lightsms_pipeline.simulator.api import INCOMING, TIMESTAMP, Account, Request, answer, response_format
 from lightsms_pipeline.simulator.encoding import (
     JSON_TYPE,
@@ -34,9 +35,21 @@ from lightsms_pipeline.simulator.encoding import (
     messages_reply,
 )
 from lightsms_pipeline.simulator.faults import FaultKind, FaultPlan
+from lightsms_pipeline.simulator.stop_list import (
+    ADD_TO_STOP,
+    ALREADY_EXISTS,
+    FIND_ON_STOP,
+    STOP_LIST_ENDPOINTS,
+    StopList,
+    stop_list_answer,
+)
 from lightsms_pipeline.simulator.traffic import Traffic
 
-_ENDPOINTS = {"/external/get/timestamp.php": TIMESTAMP, "/external/get/incoming.php": INCOMING}
+_ENDPOINTS = {
+    "/external/get/timestamp.php": TIMESTAMP,
+    "/external/get/incoming.php": INCOMING,
+    **{f"/external/get/{name}": name for name in (FIND_ON_STOP, ADD_TO_STOP)},
+}
 _BODY_CACHE_ENTRIES = 1024  # a year of days in both formats, about 0.3 MB each at 2,000 a day
 
 
@@ -124,11 +137,14 @@ class SimulatorServer:
         self.timestamp_window_seconds = timestamp_window_seconds
         self._now = now if now is not None else _utc_now
         self.stats = SimulatorStats()
+        self.stop_list = StopList()  # the account's stop list (find_on_stop.php, add2stop.php)
+        self.already_listed_code = ALREADY_EXISTS  # add2stop.php's answer for a listed number
         self._bodies: OrderedDict[tuple[date, ResponseFormat], Reply] = OrderedDict()
         self._bodies_lock = threading.Lock()
         self._canned: dict[str | None, Reply] = {}
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self.stopping = threading.Event()  # cuts a held answer short, so stop() does not wait it out
 
     def __repr__(self) -> str:  # never the API key
         return f"SimulatorServer(login={self.login!r}, url={self._url_or_none()!r})"
@@ -140,6 +156,7 @@ class SimulatorServer:
             return self
         httpd = _HTTPServer((self.host, self._port), _Handler)
         httpd.simulator = self
+        self.stopping.clear()
         self._httpd = httpd
         self._port = int(httpd.server_address[1])  # keeps base_url valid after stop()
         self._thread = threading.Thread(
@@ -155,6 +172,7 @@ class SimulatorServer:
         httpd, self._httpd = self._httpd, None
         if httpd is None:
             return
+        self.stopping.set()
         httpd.shutdown()
         httpd.server_close()
         httpd.close_open_connections()
@@ -258,6 +276,16 @@ class SimulatorServer:
             canned = self._canned.get(params.get("date", "")) or self._canned.get(None)
             if canned is not None:
                 return canned
+        if endpoint in STOP_LIST_ENDPOINTS:
+            return stop_list_answer(
+                endpoint,
+                params,
+                self._account(),
+                self.stop_list,
+                now_epoch=self.now_epoch(),
+                local_now=self.local_now().strftime(API_DATETIME_FORMAT),
+                already_listed_code=self.already_listed_code,
+            )
         request = Request(endpoint, params, self.now_epoch())
         return answer(request, self._account(), self._traffic, self._day_reply)
 
@@ -387,11 +415,24 @@ class _Handler(BaseHTTPRequestHandler):
         params = _last_values(split.query)
         if endpoint == INCOMING:
             sim.stats.record_params(params)
-        fault = plan.choose(endpoint, params.get("date")) if plan is not None else None
+        fault = None
+        if plan is not None:
+            fault = plan.push_fault(endpoint, params.get("phone")) or plan.choose(
+                endpoint, params.get("date")
+            )
         if fault is not None:
             sim.stats.record_fault(fault)
             if fault is FaultKind.RESET:
                 self._reset()
+                return
+            if fault in (FaultKind.APPLY_THEN_RESET, FaultKind.APPLY_THEN_SLOW) and plan is not None:
+                # The request takes effect; then its answer is lost or late.
+                applied = sim.reply(endpoint, params, None)
+                if fault is FaultKind.APPLY_THEN_RESET:
+                    self._reset()
+                    return
+                if not sim.stopping.wait(plan.slow_seconds):
+                    self._send(applied)
                 return
             if fault is FaultKind.SLOW and plan is not None:
                 time.sleep(plan.slow_seconds)

@@ -55,6 +55,7 @@ def test_a_stop_puts_the_subscriber_on_the_list_with_its_evidence() -> None:
             "text": " Stop. ",
             "phone": "5163251632",
             "prefix": "51632",
+            "first_opted_out_at": local("2025-01-15 09:30:00"),
         }
     ]
 
@@ -84,6 +85,54 @@ def test_a_repeated_stop_keeps_one_row_with_the_latest_evidence() -> None:
     ]
     [entry] = listed(rows)
     assert (entry["id_sms"], entry["keyword"]) == ("2", "unsubscribe")
+
+
+def first_opted_out(rows: list[dict[str, Any]], rules: Any = ACCOUNT) -> list[Any]:
+    return [row["first_opted_out_at"] for row in listed(rows, rules)]
+
+
+def test_a_repeated_stop_does_not_move_first_opted_out_at() -> None:
+    rows = [
+        {"text": "STOP", "at": "2025-01-13 09:00:00"},
+        {"text": "stop!!", "at": "2025-01-14 09:00:00"},
+        {"text": "quit", "at": "2025-01-15 09:00:00"},
+    ]
+    [entry] = listed(rows)
+    assert entry["first_opted_out_at"] == local("2025-01-13 09:00:00")
+    assert entry["opted_out_at"] == local("2025-01-15 09:00:00")
+
+
+def test_stop_start_stop_starts_the_clock_at_the_second_stop() -> None:
+    rows = [
+        {"text": "STOP", "at": "2025-01-13 09:00:00"},
+        {"text": "START", "at": "2025-01-14 09:00:00"},
+        {"text": "STOP", "at": "2025-01-15 09:00:00"},
+        {"text": "STOP", "at": "2025-01-16 09:00:00"},
+    ]
+    assert first_opted_out(rows) == [local("2025-01-15 09:00:00")]
+
+
+def test_first_opted_out_at_is_per_subscriber_and_ties_follow_the_integer_id() -> None:
+    same_second = "2025-01-15 12:00:00"
+    rows = [
+        {"id_sms": "10", "text": "STOP", "sender": ALICE, "at": same_second},
+        {"id_sms": "9", "text": "START", "sender": ALICE, "at": same_second},  # before 10
+        {"id_sms": "8", "text": "STOP", "sender": ALICE, "at": "2025-01-14 12:00:00"},
+        {"id_sms": "7", "text": "STOP", "sender": BOB, "at": "2025-01-10 08:00:00"},
+        {"id_sms": "11", "text": "yes", "sender": BOB, "at": "2025-01-11 08:00:00"},
+        {"id_sms": "12", "text": "STOP", "sender": BOB, "at": "2025-01-12 08:00:00"},
+    ]
+    assert first_opted_out(rows) == [local(same_second), local("2025-01-12 08:00:00")]
+
+
+def test_per_number_scope_keeps_a_first_opted_out_at_per_number() -> None:
+    rows = [
+        {"text": "STOP", "phone": "5163251632", "at": "2025-01-13 09:00:00"},
+        {"text": "STOP", "phone": "37052000000", "at": "2025-01-14 09:00:00"},
+        {"text": "STOP", "phone": "5163251632", "at": "2025-01-15 09:00:00"},
+    ]
+    assert first_opted_out(rows, PER_NUMBER) == [local("2025-01-14 09:00:00"), local("2025-01-13 09:00:00")]
+    assert first_opted_out(rows, ACCOUNT) == [local("2025-01-13 09:00:00")]
 
 
 def test_latest_event_wins_ties_broken_by_id_sms_as_integer() -> None:
