@@ -21,7 +21,8 @@ from benchmarks.child import SINGLE_THREAD_ENV, report, run_module
 from benchmarks.results import Table, median, verdict
 
 DAY = date(2024, 6, 12)  # a Wednesday: weekday traffic
-TARGET_PER_SECOND = 250_000
+TARGET_PER_SECOND = 300_000  # issue 11, target 2 (warm)
+COLD_TARGET_PER_SECOND = 100_000  # issue 11, target 2 (a day of mostly new senders)
 STAGES = ("parse_body", "to_incoming_table", "write_partition")
 
 
@@ -52,6 +53,7 @@ def day_body(messages: int) -> tuple[bytes, int]:
 
 def _measure_once(body: bytes, root: str) -> dict[str, list[float]]:
     """(wall, cpu) seconds of each stage for one pass over the body."""
+    from lightsms_pipeline.ingest import UNIQUE_COLUMNS
     from lightsms_pipeline.normalize import to_incoming_table
     from lightsms_pipeline.responses import RawMessages, parse_body
     from lightsms_pipeline.storage import Dataset
@@ -71,7 +73,7 @@ def _measure_once(body: bytes, root: str) -> dict[str, list[float]]:
         raw, account="bench", timezone="Europe/Vilnius", region="LT", fetched_at=fetched_at
     )
     t2 = clock()
-    dataset.write_partition("incoming_messages", DAY, table)
+    dataset.write_partition("incoming_messages", DAY, table, unique_columns=UNIQUE_COLUMNS)
     t3 = clock()
     for name, (a, b) in zip(STAGES, ((t0, t1), (t1, t2), (t2, t3)), strict=True):
         stages[name] = [b[0] - a[0], b[1] - a[1]]
@@ -82,7 +84,7 @@ def measure(sizes: Sizes) -> dict[str, Any]:
     """Runs inside the child process: the first pass, then cold and warm passes."""
     import pyarrow as pa
 
-    from lightsms_pipeline.phones import to_e164
+    from lightsms_pipeline.phones import clear_cache
 
     pa.set_cpu_count(1)
     pa.set_io_thread_count(1)
@@ -91,7 +93,7 @@ def measure(sizes: Sizes) -> dict[str, Any]:
         first = _measure_once(body, root)
         cold, warm = [], []
         for _ in range(sizes.repeats):
-            to_e164.cache_clear()
+            clear_cache()
             cold.append(_measure_once(body, root))
         for _ in range(sizes.repeats):
             warm.append(_measure_once(body, root))
@@ -153,7 +155,7 @@ def run(quick: bool) -> Table:
             "total ms (CPU)",
             "msg/s per core (CPU)",
             "msg/s (wall)",
-            f"target >= {TARGET_PER_SECOND:,}/s",
+            f"target: warm >= {TARGET_PER_SECOND:,}/s, cold >= {COLD_TARGET_PER_SECOND:,}/s",
         ],
     )
     cases = (
@@ -171,7 +173,11 @@ def run(quick: bool) -> Table:
             f"{s['total'][1] * 1000:.1f}",
             f"{per_cpu:,.0f}",
             f"{per_wall:,.0f}",
-            verdict(per_cpu >= TARGET_PER_SECOND) if key == "warm" else "(reported)",
+            verdict(per_cpu >= TARGET_PER_SECOND)
+            if key == "warm"
+            else verdict(per_cpu >= COLD_TARGET_PER_SECOND)
+            if key == "cold"
+            else "(reported)",
         )
     table.details[
         "pyinstrument: three warm passes (its hook on every call inflates per-message Python loops; "
