@@ -107,6 +107,8 @@ def international_number(digits: str) -> PhoneNumber | None:
     metadata = PhoneMetadata.metadata_for_region_or_calling_code(
         code, phonenumbers.region_code_for_country_code(code)
     )
+    if metadata is None:  # never for a code of COUNTRY_CODE_TO_REGION_CODE (parse asserts it)
+        return None
     _, stripped, _ = _maybe_strip_national_prefix_carrier_code(national, metadata)
     if _test_number_length(stripped, metadata) not in _KEEP_UNSTRIPPED:
         national = stripped
