@@ -69,6 +69,14 @@ class RawMessages:
         e = pa.array([], pa.string())
         return cls(e, e, e, e, e, e)
 
+    @classmethod
+    def concat(cls, parts: list[RawMessages]) -> RawMessages:
+        """The messages of several answers (a day's windows) one after the other, as received."""
+        if not parts:
+            return cls.empty()
+        names = ("id_sms", "date", "sender", "phone", "prefix", "text")
+        return cls(*(pa.concat_arrays([getattr(p, name) for p in parts]) for name in names))
+
 
 def parse_body(body: bytes, fmt: str) -> RawMessages | ApiErrorCode:
     """Parse one incoming.php body into messages or an API error code; raise ResponseProblem."""

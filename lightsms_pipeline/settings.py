@@ -59,6 +59,10 @@ class Settings(BaseModel):
     run_retry_delay_seconds: Annotated[float, Field(ge=0)] = 20.0
     timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
     sender_hash_salt: SecretStr = SecretStr("")  # never shown by repr(), str() or an error
+    # A day whose answer is longer than this (bytes), or that times out or gets HTTP 500/502/504
+    # this many times in a row, is fetched in from/to windows instead (client.WindowPolicy).
+    window_max_bytes: Annotated[int, Field(ge=1)] = 64 * 1024 * 1024
+    window_split_after_attempts: Annotated[int, Field(ge=1)] = 3
 
     @field_validator("timezone")
     @classmethod

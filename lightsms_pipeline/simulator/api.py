@@ -27,6 +27,7 @@ from lightsms_pipeline.simulator.encoding import (
     empty_reply,
     error_reply,
     messages_reply,
+    oversized_reply,
 )
 from lightsms_pipeline.simulator.traffic import Traffic
 
@@ -49,6 +50,8 @@ class Account:
     timestamp_window_seconds: float = 10.0
     error_code_style: ErrorCodeStyle = "int"
     empty_style: EmptyStyle = "error19"
+    # Answers listing more messages than this are refused (`oversized_reply`); None: no limit.
+    max_messages_per_answer: int | None = None
 
 
 @dataclass(frozen=True)
@@ -85,8 +88,11 @@ def answer(request: Request, account: Account, traffic: Traffic, day_reply: DayR
     if isinstance(query, int):
         return error_reply(query, fmt, account.error_code_style)
     local_now = datetime.fromtimestamp(request.now_epoch, traffic.tz).replace(tzinfo=None)
+    limit = account.max_messages_per_answer
     if isinstance(query, _DayQuery):
         if query.day < local_now.date():
+            if limit is not None and len(traffic.day_messages(query.day)) > limit:
+                return oversized_reply()
             whole_day = (day_reply or _encoded_day(traffic))(query.day, fmt)
             return whole_day if whole_day is not None else empty_reply(fmt, account.empty_style)
         start = datetime(query.day.year, query.day.month, query.day.day)
@@ -95,6 +101,8 @@ def answer(request: Request, account: Account, traffic: Traffic, day_reply: DayR
         start, end = query.start, query.end
     # Today is still filling: only what has already arrived by the server's clock.
     messages = traffic.window(start, min(end, local_now))
+    if limit is not None and len(messages) > limit:
+        return oversized_reply()
     if not messages:
         return empty_reply(fmt, account.empty_style)
     return messages_reply(messages, fmt)

@@ -111,6 +111,7 @@ class SimulatorServer:
         empty_style: EmptyStyle = "error19",
         timestamp_window_seconds: float = 10.0,
         now: Callable[[], datetime] | None = None,
+        max_messages_per_answer: int | None = None,
     ) -> None:
         self._traffic = traffic if traffic is not None else Traffic()
         self.login = login
@@ -122,6 +123,7 @@ class SimulatorServer:
         self.error_code_style: ErrorCodeStyle = error_code_style
         self.empty_style: EmptyStyle = empty_style
         self.timestamp_window_seconds = timestamp_window_seconds
+        self.max_messages_per_answer = max_messages_per_answer
         self._now = now if now is not None else _utc_now
         self.stats = SimulatorStats()
         self._bodies: OrderedDict[tuple[date, ResponseFormat], Reply] = OrderedDict()
@@ -269,6 +271,7 @@ class SimulatorServer:
             timestamp_window_seconds=self.timestamp_window_seconds,
             error_code_style=self.error_code_style,
             empty_style=self.empty_style,
+            max_messages_per_answer=self.max_messages_per_answer,
         )
 
     def _day_reply(self, day: date, fmt: ResponseFormat) -> Reply | None:
