@@ -39,6 +39,8 @@ _DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 
 DayReply = Callable[[date, ResponseFormat], Reply | None]
 """The answer for a whole finished day, None when it has no messages (a server caches these)."""
+WindowReply = Callable[[datetime, datetime, ResponseFormat], Reply]
+"""The answer listing the messages of a finished, non-empty `from`/`to` window (cached too)."""
 
 
 @dataclass(frozen=True)
@@ -76,9 +78,15 @@ def php_signature(params: Mapping[str, str], api_key: str) -> str:
     return hashlib.md5((joined + api_key).encode("utf-8")).hexdigest()
 
 
-def answer(request: Request, account: Account, traffic: Traffic, day_reply: DayReply | None = None) -> Reply:
-    """The reply the API gives `request`; `day_reply` answers finished days (default: encode
-    the traffic's day afresh)."""
+def answer(
+    request: Request,
+    account: Account,
+    traffic: Traffic,
+    day_reply: DayReply | None = None,
+    window_reply: WindowReply | None = None,
+) -> Reply:
+    """The reply the API gives `request`; `day_reply` answers finished days and `window_reply`
+    finished windows (default: encode the traffic's messages afresh)."""
     if request.endpoint == TIMESTAMP:
         return Reply(200, str(int(request.now_epoch)).encode("ascii"), TEXT_TYPE)
     params = request.params
@@ -105,6 +113,8 @@ def answer(request: Request, account: Account, traffic: Traffic, day_reply: DayR
         return oversized_reply()
     if not messages:
         return empty_reply(fmt, account.empty_style)
+    if window_reply is not None and end < local_now:
+        return window_reply(start, end, fmt)
     return messages_reply(messages, fmt)
 
 
