@@ -175,3 +175,24 @@ def test_the_cached_fast_path_gives_the_library_verdict_on_every_simulated_and_l
     cold = senders_to_e164(pa.array(senders), region).to_pylist()
     warm = senders_to_e164(pa.array(senders), region).to_pylist()
     assert cold == warm == [library_e164(s, region) for s in senders]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    batch=st.lists(
+        st.tuples(
+            st.sampled_from([*CALLING_CODES, "", "0", "8", "00", "+"]), st.text("0123456789", max_size=15)
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    region=st.sampled_from(["LT", "GB", "US", "DE"]),
+)
+def test_a_batch_of_new_senders_gets_the_library_verdict_for_each(
+    batch: list[tuple[str, str]], region: str
+) -> None:
+    senders = [code + rest for code, rest in batch]
+    clear_cache()
+    assert senders_to_e164(pa.array(senders), region).to_pylist() == [
+        library_e164(s, region) for s in senders
+    ]
