@@ -263,7 +263,13 @@ class LightSMSClient:
         if not concurrent or self.window.concurrency <= 1:
             return RawMessages.concat([one(part) for part in parts])
         with ThreadPoolExecutor(self.window.concurrency, thread_name_prefix="lightsms-window") as pool:
-            return RawMessages.concat(list(pool.map(one, parts)))
+            futures = [pool.submit(one, part) for part in parts]
+            try:
+                return RawMessages.concat([f.result() for f in futures])
+            except BaseException:
+                for f in futures:  # one window failed the day: ask for no more of them
+                    f.cancel()
+                raise
 
     def _incoming(self, dates: dict[str, str], window: str, *, splittable: bool = False) -> RawMessages:
         url = f"{self.base_url}/external/get/{INCOMING_ENDPOINT}"

@@ -90,6 +90,15 @@ def _last_values(query: str) -> dict[str, str]:
     }
 
 
+def _day_of(params: dict[str, str]) -> str | None:
+    """The day a request asks about: `date`, or the day of a `from`/`to` window inside one day,
+    so that a day that always fails fails for its windows too."""
+    if params.get("date"):
+        return params["date"]
+    start, end = params.get("from", ""), params.get("to", "")
+    return start[:10] if start and start[:10] == end[:10] else None
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -417,7 +426,7 @@ class _Handler(BaseHTTPRequestHandler):
         params = _last_values(split.query)
         if endpoint == INCOMING:
             sim.stats.record_params(params)
-        fault = plan.choose(endpoint, params.get("date")) if plan is not None else None
+        fault = plan.choose(endpoint, _day_of(params)) if plan is not None else None
         if fault is not None:
             sim.stats.record_fault(fault)
             if fault is FaultKind.RESET:
