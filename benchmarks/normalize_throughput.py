@@ -21,7 +21,8 @@ from benchmarks.child import SINGLE_THREAD_ENV, report, run_module
 from benchmarks.results import Table, median, verdict
 
 DAY = date(2024, 6, 12)  # a Wednesday: weekday traffic
-TARGET_PER_SECOND = 250_000
+TARGET_PER_SECOND = 300_000  # issue 11, target 2 (warm)
+COLD_TARGET_PER_SECOND = 100_000  # issue 11, target 2 (a day of mostly new senders)
 STAGES = ("parse_body", "to_incoming_table", "write_partition")
 
 
@@ -52,6 +53,7 @@ def day_body(messages: int) -> tuple[bytes, int]:
 
 def _measure_once(body: bytes, root: str) -> dict[str, list[float]]:
     """(wall, cpu) seconds of each stage for one pass over the body."""
+    from lightsms_pipeline.ingest import UNIQUE_COLUMNS
     from lightsms_pipeline.normalize import to_incoming_table
     from lightsms_pipeline.responses import RawMessages, parse_body
     from lightsms_pipeline.storage import Dataset
@@ -71,7 +73,7 @@ def _measure_once(body: bytes, root: str) -> dict[str, list[float]]:
         raw, account="bench", timezone="Europe/Vilnius", region="LT", fetched_at=fetched_at
     )
     t2 = clock()
-    dataset.write_partition("incoming_messages", DAY, table)
+    dataset.write_partition("incoming_messages", DAY, table, unique_columns=UNIQUE_COLUMNS)
     t3 = clock()
     for name, (a, b) in zip(STAGES, ((t0, t1), (t1, t2), (t2, t3)), strict=True):
         stages[name] = [b[0] - a[0], b[1] - a[1]]
@@ -82,7 +84,7 @@ def measure(sizes: Sizes) -> dict[str, Any]:
     """Runs inside the child process: the first pass, then cold and warm passes."""
     import pyarrow as pa
 
-    from lightsms_pipeline.phones import to_e164
+    from lightsms_pipeline.phones import clear_cache
 
     pa.set_cpu_count(1)
     pa.set_io_thread_count(1)
@@ -91,16 +93,21 @@ def measure(sizes: Sizes) -> dict[str, Any]:
         first = _measure_once(body, root)
         cold, warm = [], []
         for _ in range(sizes.repeats):
-            to_e164.cache_clear()
+            clear_cache()
             cold.append(_measure_once(body, root))
         for _ in range(sizes.repeats):
             warm.append(_measure_once(body, root))
         profile = _profile_warm(body, root)
-    json_seconds = []
+    import msgspec
+
+    json_seconds, msgspec_seconds = [], []
     for _ in range(sizes.repeats):
         started = time.process_time()
         json.loads(body.decode("utf-8"))
         json_seconds.append(time.process_time() - started)
+        started = time.process_time()
+        msgspec.json.decode(body)
+        msgspec_seconds.append(time.process_time() - started)
     return {
         "messages": sizes.messages,
         "body_bytes": len(body),
@@ -110,6 +117,7 @@ def measure(sizes: Sizes) -> dict[str, Any]:
         "warm": warm,
         "profile": profile,
         "json_loads": median(json_seconds),
+        "msgspec_decode": median(msgspec_seconds),
     }
 
 
@@ -153,7 +161,7 @@ def run(quick: bool) -> Table:
             "total ms (CPU)",
             "msg/s per core (CPU)",
             "msg/s (wall)",
-            f"target >= {TARGET_PER_SECOND:,}/s",
+            f"target: warm >= {TARGET_PER_SECOND:,}/s, cold >= {COLD_TARGET_PER_SECOND:,}/s",
         ],
     )
     cases = (
@@ -171,7 +179,11 @@ def run(quick: bool) -> Table:
             f"{s['total'][1] * 1000:.1f}",
             f"{per_cpu:,.0f}",
             f"{per_wall:,.0f}",
-            verdict(per_cpu >= TARGET_PER_SECOND) if key == "warm" else "(reported)",
+            verdict(per_cpu >= TARGET_PER_SECOND)
+            if key == "warm"
+            else verdict(per_cpu >= COLD_TARGET_PER_SECOND)
+            if key == "cold"
+            else "(reported)",
         )
     table.details[
         "pyinstrument: three warm passes (its hook on every call inflates per-message Python loops; "
@@ -180,9 +192,11 @@ def run(quick: bool) -> Table:
     budget = n / TARGET_PER_SECOND
     table.notes.append(
         f"The limit: {TARGET_PER_SECOND:,} messages a second leaves {budget * 1000:.0f} ms for the whole "
-        f"day; the standard library's `json.loads` of the body alone takes "
-        f"{result['json_loads'] * 1000:.0f} ms ({result['json_loads'] / budget:.0%} of it), building a dict "
-        "and six strings per message, before any column, check or write."
+        f"day. `parse_body` decodes with msgspec, whose plain decode of the body into Python objects alone "
+        f"takes {result['msgspec_decode'] * 1000:.0f} ms ({result['msgspec_decode'] / budget:.0%} of it; "
+        f"the standard library's `json.loads`, used before, {result['json_loads'] * 1000:.0f} ms): five "
+        "Python strings a message, then copied into Arrow columns, plus the exact duplicate-key count, "
+        "before any column, check or write."
     )
     table.notes += [
         f"Body: {result['body_bytes'] / 1e6:.1f} MB ({result['body_bytes'] / n:.0f} bytes a message, "

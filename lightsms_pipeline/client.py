@@ -14,6 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Literal, TypeVar
@@ -25,8 +26,11 @@ from tenacity import (
     Retrying,
     retry_if_exception_type,
     stop_after_attempt,
+    stop_any,
     stop_before_delay,
+    stop_never,
 )
+from tenacity.stop import stop_base
 
 from lightsms_pipeline.contract import API_DATETIME_FORMAT
 from lightsms_pipeline.errors import (
@@ -48,6 +52,7 @@ from lightsms_pipeline.responses import (
     parse_find_on_stop,
 )
 from lightsms_pipeline.signing import sign
+from lightsms_pipeline.windows import Window, split
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +65,10 @@ ALREADY_LISTED_CODES = frozenset({13, 20, 34})
 TIMESTAMP = "timestamp.php"
 STALE_TIMESTAMP_CODE = 6
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+# What a PHP endpoint answers when one answer is too big for it (memory or time limit, or the
+# gateway giving up on it): an assumption, LightSMS documents no limit (README, "What the real
+# API may do differently"). 503 and 429 say "unavailable" or "slow down" and are never read so.
+SIZE_LIKE_STATUS = frozenset({500, 502, 504})
 ResponseFormat = Literal["json", "xml"]
 _T = TypeVar("_T")
 
@@ -80,6 +89,22 @@ class RetryPolicy:
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     max_retry_after: float = 60.0
+
+
+@dataclass(frozen=True)
+class WindowPolicy:
+    """When a day is fetched in `from`/`to` windows (windows.py) instead of in one answer.
+
+    A day, or window, is cut into smaller windows when its answer would be longer than
+    `max_bytes` (not read past that), or when `split_after_attempts` attempts in a row timed out
+    reading or got HTTP 500/502/504, what an answer too large for the server looks like. A
+    one-second window cannot be cut: it gets the full retry policy and fails as usual.
+    `concurrency` windows of one day are fetched at once.
+    """
+
+    max_bytes: int = 64 * 1024 * 1024
+    split_after_attempts: int = 3
+    concurrency: int = 4
 
 
 @dataclass
@@ -118,14 +143,35 @@ class FetchStats:
 class _Transient(Exception):
     """A fault worth another try; carries what to report if the retries run out."""
 
-    def __init__(self, problem: str, retry_after: float | None = None) -> None:
+    def __init__(self, problem: str, retry_after: float | None = None, *, size_like: bool = False) -> None:
         super().__init__(problem)
         self.problem = problem
         self.retry_after = retry_after
+        # A read timeout or HTTP 500/502/504: maybe passing, maybe an answer too large to give.
+        self.size_like = size_like
 
 
 class _Malformed(_Transient):
     """A body we could not read that may be a passing fault (truncated, HTML maintenance page)."""
+
+
+class _Oversized(Exception):
+    """The answer is longer than `WindowPolicy.max_bytes`; it was not read to the end."""
+
+
+class _TooLarge(Exception):
+    """This day or window is to be fetched in smaller windows."""
+
+
+class _SplitInstead(stop_base):
+    """Stop retrying a window that keeps timing out or failing with 500/502/504: it is cut."""
+
+    def __init__(self, after_attempts: int) -> None:
+        self.after_attempts = after_attempts
+
+    def __call__(self, state: RetryCallState) -> bool:
+        exc = state.outcome.exception() if state.outcome else None
+        return isinstance(exc, _Transient) and exc.size_like and state.attempt_number >= self.after_attempts
 
 
 class LightSMSClient:
@@ -140,6 +186,7 @@ class LightSMSClient:
         response_format: ResponseFormat = "json",
         retry: RetryPolicy | None = None,
         pool_size: int = 16,
+        window: WindowPolicy | None = None,
     ) -> None:
         if response_format not in ("json", "xml"):
             raise ValueError(f"response_format must be 'json' or 'xml', not {response_format!r}")
@@ -148,6 +195,7 @@ class LightSMSClient:
         self._api_key = api_key
         self.response_format: ResponseFormat = response_format
         self.retry = retry or RetryPolicy()
+        self.window = window or WindowPolicy()
         self.stats = FetchStats()
         self._session = requests.Session()
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
@@ -202,15 +250,44 @@ class LightSMSClient:
     # --- incoming ---------------------------------------------------------------------------
 
     def fetch_day(self, day: date) -> RawMessages:
-        """All messages LightSMS holds for one provider-local day (`date=YYYY-MM-DD`)."""
-        return self._incoming({"date": day.isoformat()}, day.isoformat())
+        """All messages LightSMS holds for one provider-local day: one `date=YYYY-MM-DD` answer,
+        or, when that answer is too large or too slow (`WindowPolicy`), the day's `from`/`to`
+        windows put together. Identical copies of a message in two answers are dropped later,
+        by `normalize`, as for any answer."""
+        try:
+            return self._incoming({"date": day.isoformat()}, day.isoformat(), splittable=True)
+        except _TooLarge:
+            log.info("LightSMS %s for %s: the day's answer is too large; fetching it in windows",
+                     INCOMING_ENDPOINT, day)  # fmt: skip
+            return self._fetch_windows(Window.whole_day(day), concurrent=True)
 
     def fetch_range(self, start: datetime, end: datetime) -> RawMessages:
         """Messages between two provider-local instants, both ends inclusive (`from`/`to`)."""
         params = {"from": start.strftime(API_DATETIME_FORMAT), "to": end.strftime(API_DATETIME_FORMAT)}
         return self._incoming(params, f"{params['from']}..{params['to']}")
 
-    def _incoming(self, dates: dict[str, str], window: str) -> RawMessages:
+    def _fetch_windows(self, window: Window, *, concurrent: bool) -> RawMessages:
+        """`window` in the smaller windows `split` cuts it into, each cut again if too large."""
+
+        def one(part: Window) -> RawMessages:
+            try:
+                return self._incoming(part.params(), str(part), splittable=bool(split(part)))
+            except _TooLarge:
+                return self._fetch_windows(part, concurrent=False)
+
+        parts = split(window)
+        if not concurrent or self.window.concurrency <= 1:
+            return RawMessages.concat([one(part) for part in parts])
+        with ThreadPoolExecutor(self.window.concurrency, thread_name_prefix="lightsms-window") as pool:
+            futures = [pool.submit(one, part) for part in parts]
+            try:
+                return RawMessages.concat([f.result() for f in futures])
+            except BaseException:
+                for f in futures:  # one window failed the day: ask for no more of them
+                    f.cancel()
+                raise
+
+    def _incoming(self, dates: dict[str, str], window: str, *, splittable: bool = False) -> RawMessages:
         url = f"{self.base_url}/external/get/{INCOMING_ENDPOINT}"
 
         def attempt() -> RawMessages:
@@ -223,7 +300,7 @@ class LightSMSClient:
                 raise self._api_error(result.code, window)
             return result
 
-        return self._with_retries(attempt, INCOMING_ENDPOINT, window)
+        return self._with_retries(attempt, INCOMING_ENDPOINT, window, splittable=splittable)
 
     def _signed_incoming(self, url: str, dates: dict[str, str], window: str) -> RawMessages | ApiErrorCode:
         params = {
@@ -233,7 +310,7 @@ class LightSMSClient:
             "timestamp": str(self.server_timestamp()),
         }
         params["signature"] = sign(params, self._api_key)
-        resp = self._get(url, params, INCOMING_ENDPOINT, window)
+        resp = self._get(url, params, INCOMING_ENDPOINT, window, max_bytes=self.window.max_bytes)
         try:
             return parse_body(resp.content, self.response_format)
         except ResponseProblem as exc:
@@ -254,7 +331,13 @@ class LightSMSClient:
     # --- transport --------------------------------------------------------------------------
 
     def _get(
-        self, url: str, params: dict[str, str] | None, endpoint: str, window: str | None
+        self,
+        url: str,
+        params: dict[str, str] | None,
+        endpoint: str,
+        window: str | None,
+        *,
+        max_bytes: int | None = None,
     ) -> requests.Response:
         started = time.monotonic()
         try:
@@ -262,17 +345,24 @@ class LightSMSClient:
                 url,
                 params=params,
                 timeout=(self.retry.connect_timeout, self.retry.read_timeout),
+                stream=True,
             )
             # Reading the body here turns a truncated body into a retryable transport error.
-            _ = resp.content
+            _read_body(resp, max_bytes)
+        except requests.ConnectTimeout:
+            raise _Transient(f"connection timed out after {self.retry.connect_timeout:g} s") from None
         except requests.Timeout:
-            raise _Transient(f"timed out after {self.retry.read_timeout:g} s") from None
+            raise _Transient(f"timed out after {self.retry.read_timeout:g} s", size_like=True) from None
         except requests.RequestException as exc:
             raise _Transient(f"connection failed ({type(exc).__name__})") from None
         finally:
             self.stats.add(requests=1, seconds=time.monotonic() - started)
         if resp.status_code in RETRYABLE_STATUS:
-            raise _Transient(f"HTTP {resp.status_code}", retry_after=_retry_after(resp))
+            raise _Transient(
+                f"HTTP {resp.status_code}",
+                retry_after=_retry_after(resp),
+                size_like=resp.status_code in SIZE_LIKE_STATUS,
+            )
         if not resp.content and resp.headers.get("Content-Encoding", "identity").lower() != "identity":
             # urllib3 does not check that a gzip stream ended: one cut inside its header decodes
             # to nothing, which would read as an empty day and replace a full one.
@@ -283,7 +373,7 @@ class LightSMSClient:
             )
         return resp
 
-    def _with_retries(self, attempt, endpoint: str, window: str | None):  # type: ignore[no-untyped-def]
+    def _with_retries(self, attempt, endpoint: str, window: str | None, *, splittable: bool = False):  # type: ignore[no-untyped-def]
         policy = self.retry
 
         def wait(state: RetryCallState) -> float:
@@ -298,7 +388,11 @@ class LightSMSClient:
 
         retrying = Retrying(
             # stop_before_delay: a wait that would end past the budget is not slept; we give up.
-            stop=stop_after_attempt(policy.attempts) | stop_before_delay(policy.total_seconds),
+            stop=stop_any(
+                stop_after_attempt(policy.attempts),
+                stop_before_delay(policy.total_seconds),
+                _SplitInstead(self.window.split_after_attempts) if splittable else stop_never,
+            ),
             wait=wait,
             retry=retry_if_exception_type(_Transient),
             before_sleep=before_sleep,
@@ -306,6 +400,12 @@ class LightSMSClient:
         )
         try:
             return retrying(attempt)
+        except _Oversized as exc:
+            if splittable:
+                raise _TooLarge from None
+            raise UnavailableError(
+                f"{exc}, even for a one-second window", endpoint=endpoint, window=window
+            ) from None
         except _Malformed as exc:
             # The attempts made, not the policy's maximum: the time budget may have stopped first.
             made = retrying.statistics.get("attempt_number", policy.attempts)
@@ -313,6 +413,9 @@ class LightSMSClient:
                 f"{exc.problem} (after {made} attempts)", endpoint=endpoint, window=window
             ) from None
         except _Transient as exc:
+            made = retrying.statistics.get("attempt_number", policy.attempts)
+            if splittable and exc.size_like and made >= self.window.split_after_attempts:
+                raise _TooLarge from None
             raise UnavailableError(
                 f"{exc.problem}; gave up after the retry budget "
                 f"({policy.attempts} attempts, {policy.total_seconds:g} s)",
@@ -437,6 +540,27 @@ class _NoPhoneInUrls(logging.Filter):
 
 
 logging.getLogger("urllib3.connectionpool").addFilter(_NoPhoneInUrls())
+
+
+def _read_body(resp: requests.Response, max_bytes: int | None) -> None:
+    """Read the whole body into `resp.content`, unless it is longer than `max_bytes`: then
+    stop reading, drop the connection and raise `_Oversized`."""
+    if max_bytes is None:
+        _ = resp.content
+        return
+    declared = resp.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        resp.close()
+        raise _Oversized(
+            f"the answer is {int(declared):,} bytes, over LIGHTSMS_WINDOW_MAX_BYTES ({max_bytes:,})"
+        )
+    body = bytearray()
+    for chunk in resp.iter_content(1 << 20):
+        body += chunk
+        if len(body) > max_bytes:
+            resp.close()
+            raise _Oversized(f"the answer is over LIGHTSMS_WINDOW_MAX_BYTES ({max_bytes:,} bytes)")
+    resp._content = bytes(body)  # what `resp.content` would have read itself
 
 
 def backoff_delay(

@@ -27,6 +27,8 @@ from lightsms_pipeline.storage import Dataset
 log = logging.getLogger(__name__)
 
 RUN_ID_KEY = "lightsms.run_id"
+# Columns of `incoming_messages` whose values (nearly) never repeat within a day.
+UNIQUE_COLUMNS = ("id_sms", "received_at")
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ def ingest_day(
         table = pseudonymize_senders(table, options.sender_hash_salt)
     if options.run_id:
         table = table.replace_schema_metadata({RUN_ID_KEY: options.run_id})
-    path = dataset.write_partition(INCOMING, day, table)
+    path = dataset.write_partition(INCOMING, day, table, unique_columns=UNIQUE_COLUMNS)
     return _result(day, table, path, options)
 
 

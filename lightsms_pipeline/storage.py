@@ -55,14 +55,21 @@ class Dataset:
 
     # --- writes ----------------------------------------------------------------------------------
 
-    def write_partition(self, asset: str, day: date | str, table: pa.Table) -> str:
+    def write_partition(
+        self, asset: str, day: date | str, table: pa.Table, *, unique_columns: Sequence[str] = ()
+    ) -> str:
         path = self.partition_path(asset, day)
-        self.write_parquet(path, table)
+        self.write_parquet(path, table, unique_columns=unique_columns)
         return path
 
-    def write_parquet(self, path: str, table: pa.Table) -> None:
+    def write_parquet(self, path: str, table: pa.Table, *, unique_columns: Sequence[str] = ()) -> None:
+        """`unique_columns` hold a different value in (nearly) every row: a dictionary page of
+        them only costs time (a fifth of a 50,000-message day's write) and bytes."""
         buffer = io.BytesIO()
-        pq.write_table(table, buffer, compression="zstd")
+        dictionary: bool | list[str] = [c for c in table.column_names if c not in unique_columns]
+        pq.write_table(
+            table, buffer, compression="zstd", use_dictionary=dictionary if unique_columns else True
+        )
         self.write_bytes(path, buffer.getvalue())
 
     def write_bytes(self, path: str, data: bytes) -> None:

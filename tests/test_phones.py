@@ -6,10 +6,16 @@ STOP: every expected value below was read off the numbering plans, never asked o
 
 from __future__ import annotations
 
+from datetime import date
+
+import phonenumbers
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from lightsms_pipeline.phones import senders_to_e164, to_e164
+from lightsms_pipeline.phones import clear_cache, international_number, senders_to_e164, to_e164
+from lightsms_pipeline.simulator.traffic import Traffic
 
 # (sender as a gateway may send it, default region, the E.164 it must give)
 PHONE_NUMBERS = [
@@ -110,3 +116,83 @@ def test_the_column_form_maps_each_row_in_order_with_the_region() -> None:
 def test_the_column_form_of_no_rows_is_an_empty_string_column() -> None:
     mapped = senders_to_e164(pa.array([], pa.string()), "LT")
     assert mapped.type == pa.string() and len(mapped) == 0
+
+
+# --- the cheaper path to phonenumbers' verdict ------------------------------------------------
+
+
+def parse_or_none(text: str, region: str | None) -> phonenumbers.PhoneNumber | None:
+    try:
+        return phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def library_e164(sender: str, region: str) -> str | None:
+    """sms-rules §6 spelt with phonenumbers' public `parse` only: the verdict to agree with."""
+    digits = sender[1:] if sender.startswith("+") else sender[2:] if sender.startswith("00") else sender
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    for text, hint in (("+" + digits, None), (sender, region)):
+        number = parse_or_none(text, hint)
+        if number is not None and phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return None
+
+
+def simulated_senders() -> list[str]:
+    traffic = Traffic(seed=3, per_day=3000)
+    return sorted({m.sender for m in traffic.day_messages(date(2025, 1, 15))})
+
+
+def test_plain_digits_are_cut_as_phonenumbers_parse_cuts_them_for_every_simulated_sender() -> None:
+    senders = [s.removeprefix("00") for s in simulated_senders() if s.isdigit()]
+    assert len(senders) > 1000
+    for digits in senders:
+        assert international_number(digits) == parse_or_none("+" + digits, None), digits
+
+
+CALLING_CODES = sorted(str(code) for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+
+
+@settings(max_examples=800, deadline=None)
+@given(
+    code=st.sampled_from([*CALLING_CODES, "", "0", "8", "00"]),
+    rest=st.text("0123456789", max_size=18),
+)
+def test_plain_digits_are_cut_as_phonenumbers_parse_cuts_them(code: str, rest: str) -> None:
+    digits = code + rest
+    if digits:
+        assert international_number(digits) == parse_or_none("+" + digits, None)
+
+
+@pytest.mark.parametrize("region", ["LT", "GB", "LV"])
+def test_the_cached_fast_path_gives_the_library_verdict_on_every_simulated_and_listed_sender(
+    region: str,
+) -> None:
+    senders = simulated_senders() + [s for s, _, _ in PHONE_NUMBERS] + [s for s, _ in NOT_PHONE_NUMBERS]
+    clear_cache()
+    cold = senders_to_e164(pa.array(senders), region).to_pylist()
+    warm = senders_to_e164(pa.array(senders), region).to_pylist()
+    assert cold == warm == [library_e164(s, region) for s in senders]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    batch=st.lists(
+        st.tuples(
+            st.sampled_from([*CALLING_CODES, "", "0", "8", "00", "+"]), st.text("0123456789", max_size=15)
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    region=st.sampled_from(["LT", "GB", "US", "DE"]),
+)
+def test_a_batch_of_new_senders_gets_the_library_verdict_for_each(
+    batch: list[tuple[str, str]], region: str
+) -> None:
+    senders = [code + rest for code, rest in batch]
+    clear_cache()
+    assert senders_to_e164(pa.array(senders), region).to_pylist() == [
+        library_e164(s, region) for s in senders
+    ]

@@ -157,3 +157,13 @@ def test_xml_attribute_character_references_keep_newlines_and_tabs():
         'text="a&#10;b&#9;c &amp; &lt;d&gt; &quot;ą🙂&quot;"/></response>'
     ).encode()
     assert rows(parse_body(xml, "xml"))[0]["text"] == 'a\nb\tc & <d> "ą🙂"'
+
+
+def test_an_id_named_twice_with_blanks_before_its_colons_is_still_found() -> None:
+    # JSON allows blanks between a key and its colon; json.loads and msgspec keep the last "5".
+    first = b'"5":{"date":"2025-01-15 10:00:00","sender":"1","text":"STOP"}'
+    second = b'"5" :{"date" :"2025-01-15 10:00:00","sender"\t:"1","text"\n:"hello"}'
+    parsed = parse_body(b"{" + first + b"," + second + b"}", "json")
+    assert isinstance(parsed, RawMessages)
+    assert parsed.id_sms.to_pylist() == ["5", "5"]  # both kept: normalize refuses the pair
+    assert parsed.text.to_pylist() == ["STOP", "hello"]

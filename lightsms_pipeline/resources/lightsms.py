@@ -7,7 +7,7 @@ from typing import Any
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
 
-from lightsms_pipeline.client import LightSMSClient, RetryPolicy
+from lightsms_pipeline.client import LightSMSClient, RetryPolicy, WindowPolicy
 from lightsms_pipeline.settings import Settings
 
 _DEFAULTS = Settings()
@@ -29,6 +29,8 @@ class LightSMSResource(ConfigurableResource):  # type: ignore[type-arg]
     max_attempts: int = _DEFAULTS.max_attempts
     timeout_seconds: float = _DEFAULTS.timeout_seconds
     pool_size: int = _DEFAULTS.parallelism
+    window_max_bytes: int = _DEFAULTS.window_max_bytes
+    window_split_after_attempts: int = _DEFAULTS.window_split_after_attempts
 
     _client: LightSMSClient | None = PrivateAttr(default=None)
 
@@ -44,6 +46,8 @@ class LightSMSResource(ConfigurableResource):  # type: ignore[type-arg]
             max_attempts=settings.max_attempts,
             timeout_seconds=settings.timeout_seconds,
             pool_size=settings.parallelism,
+            window_max_bytes=settings.window_max_bytes,
+            window_split_after_attempts=settings.window_split_after_attempts,
         )
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
@@ -64,5 +68,8 @@ class LightSMSResource(ConfigurableResource):  # type: ignore[type-arg]
                 response_format=self.response_format,  # type: ignore[arg-type]
                 retry=RetryPolicy(attempts=self.max_attempts, read_timeout=self.timeout_seconds),
                 pool_size=self.pool_size,
+                window=WindowPolicy(
+                    max_bytes=self.window_max_bytes, split_after_attempts=self.window_split_after_attempts
+                ),
             )
         return self._client

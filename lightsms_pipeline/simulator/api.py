@@ -27,6 +27,7 @@ from lightsms_pipeline.simulator.encoding import (
     empty_reply,
     error_reply,
     messages_reply,
+    oversized_reply,
 )
 from lightsms_pipeline.simulator.traffic import Traffic
 
@@ -38,6 +39,8 @@ _DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 
 DayReply = Callable[[date, ResponseFormat], Reply | None]
 """The answer for a whole finished day, None when it has no messages (a server caches these)."""
+WindowReply = Callable[[datetime, datetime, ResponseFormat], Reply]
+"""The answer listing the messages of a finished, non-empty `from`/`to` window (cached too)."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ class Account:
     timestamp_window_seconds: float = 10.0
     error_code_style: ErrorCodeStyle = "int"
     empty_style: EmptyStyle = "error19"
+    # Answers listing more messages than this are refused (`oversized_reply`); None: no limit.
+    max_messages_per_answer: int | None = None
 
 
 @dataclass(frozen=True)
@@ -73,9 +78,15 @@ def php_signature(params: Mapping[str, str], api_key: str) -> str:
     return hashlib.md5((joined + api_key).encode("utf-8")).hexdigest()
 
 
-def answer(request: Request, account: Account, traffic: Traffic, day_reply: DayReply | None = None) -> Reply:
-    """The reply the API gives `request`; `day_reply` answers finished days (default: encode
-    the traffic's day afresh)."""
+def answer(
+    request: Request,
+    account: Account,
+    traffic: Traffic,
+    day_reply: DayReply | None = None,
+    window_reply: WindowReply | None = None,
+) -> Reply:
+    """The reply the API gives `request`; `day_reply` answers finished days and `window_reply`
+    finished windows (default: encode the traffic's messages afresh)."""
     if request.endpoint == TIMESTAMP:
         return Reply(200, str(int(request.now_epoch)).encode("ascii"), TEXT_TYPE)
     params = request.params
@@ -85,8 +96,11 @@ def answer(request: Request, account: Account, traffic: Traffic, day_reply: DayR
     if isinstance(query, int):
         return error_reply(query, fmt, account.error_code_style)
     local_now = datetime.fromtimestamp(request.now_epoch, traffic.tz).replace(tzinfo=None)
+    limit = account.max_messages_per_answer
     if isinstance(query, _DayQuery):
         if query.day < local_now.date():
+            if limit is not None and len(traffic.day_messages(query.day)) > limit:
+                return oversized_reply()
             whole_day = (day_reply or _encoded_day(traffic))(query.day, fmt)
             return whole_day if whole_day is not None else empty_reply(fmt, account.empty_style)
         start = datetime(query.day.year, query.day.month, query.day.day)
@@ -95,8 +109,12 @@ def answer(request: Request, account: Account, traffic: Traffic, day_reply: DayR
         start, end = query.start, query.end
     # Today is still filling: only what has already arrived by the server's clock.
     messages = traffic.window(start, min(end, local_now))
+    if limit is not None and len(messages) > limit:
+        return oversized_reply()
     if not messages:
         return empty_reply(fmt, account.empty_style)
+    if window_reply is not None and end < local_now:
+        return window_reply(start, end, fmt)
     return messages_reply(messages, fmt)
 
 

@@ -140,6 +140,12 @@ def empty_reply(fmt: ResponseFormat, style: EmptyStyle) -> Reply:
     return Reply(200, bodies[style], JSON_TYPE)
 
 
+def oversized_reply() -> Reply:
+    """An answer too large for the server: what nginx says when the PHP script behind it runs
+    out of its time or memory limit. An assumption: LightSMS documents no limit at all."""
+    return Reply(504, b"<html><head><title>504 Gateway Time-out</title></head></html>\n", HTML_TYPE)
+
+
 def fault_reply(kind: FaultKind, fmt: ResponseFormat, retry_after_seconds: int) -> Reply | None:
     """What an injected fault answers instead of the API; None for the faults that are not an
     answer of their own (slow and truncated answers carry the normal reply, a reset none)."""

@@ -103,6 +103,15 @@ def _last_values(query: str) -> dict[str, str]:
     }
 
 
+def _day_of(params: dict[str, str]) -> str | None:
+    """The day a request asks about: `date`, or the day of a `from`/`to` window inside one day,
+    so that a day that always fails fails for its windows too."""
+    if params.get("date"):
+        return params["date"]
+    start, end = params.get("from", ""), params.get("to", "")
+    return start[:10] if start and start[:10] == end[:10] else None
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -124,6 +133,7 @@ class SimulatorServer:
         empty_style: EmptyStyle = "error19",
         timestamp_window_seconds: float = 10.0,
         now: Callable[[], datetime] | None = None,
+        max_messages_per_answer: int | None = None,
     ) -> None:
         self._traffic = traffic if traffic is not None else Traffic()
         self.login = login
@@ -135,11 +145,13 @@ class SimulatorServer:
         self.error_code_style: ErrorCodeStyle = error_code_style
         self.empty_style: EmptyStyle = empty_style
         self.timestamp_window_seconds = timestamp_window_seconds
+        self.max_messages_per_answer = max_messages_per_answer
         self._now = now if now is not None else _utc_now
         self.stats = SimulatorStats()
         self.stop_list = StopList()  # the account's stop list (find_on_stop.php, add2stop.php)
         self.already_listed_code = ALREADY_EXISTS  # add2stop.php's answer for a listed number
         self._bodies: OrderedDict[tuple[date, ResponseFormat], Reply] = OrderedDict()
+        self._window_bodies: OrderedDict[tuple[datetime, datetime, ResponseFormat], Reply] = OrderedDict()
         self._bodies_lock = threading.Lock()
         self._canned: dict[str | None, Reply] = {}
         self._httpd: _HTTPServer | None = None
@@ -216,6 +228,7 @@ class SimulatorServer:
         with self._bodies_lock:
             self._traffic = traffic
             self._bodies.clear()
+            self._window_bodies.clear()
 
     @property
     def log(self) -> list[dict[str, str]]:
@@ -287,7 +300,7 @@ class SimulatorServer:
                 already_listed_code=self.already_listed_code,
             )
         request = Request(endpoint, params, self.now_epoch())
-        return answer(request, self._account(), self._traffic, self._day_reply)
+        return answer(request, self._account(), self._traffic, self._day_reply, self._window_reply)
 
     def _account(self) -> Account:
         # Built per request: tests change the answer styles of a running server.
@@ -297,7 +310,33 @@ class SimulatorServer:
             timestamp_window_seconds=self.timestamp_window_seconds,
             error_code_style=self.error_code_style,
             empty_style=self.empty_style,
+            max_messages_per_answer=self.max_messages_per_answer,
         )
+
+    def warm_windows(
+        self, windows: Sequence[tuple[datetime, datetime]], fmt: ResponseFormat = "json"
+    ) -> None:
+        """Encode the answers of finished `from`/`to` windows ahead of a benchmark."""
+        for start, end in windows:
+            if self._traffic.window(start, end):
+                self._window_reply(start, end, fmt)
+
+    def _window_reply(self, start: datetime, end: datetime, fmt: ResponseFormat) -> Reply:
+        """A finished window's answer, encoded once (a million-message day is asked in windows)."""
+        key = (start, end, fmt)
+        with self._bodies_lock:
+            cached = self._window_bodies.get(key)
+            if cached is not None:
+                self._window_bodies.move_to_end(key)
+                return cached
+            traffic = self._traffic
+        reply = messages_reply(traffic.window(start, end), fmt)
+        with self._bodies_lock:
+            if traffic is self._traffic:
+                self._window_bodies[key] = reply
+                while len(self._window_bodies) > _BODY_CACHE_ENTRIES:
+                    self._window_bodies.popitem(last=False)
+        return reply
 
     def _day_reply(self, day: date, fmt: ResponseFormat) -> Reply | None:
         """A whole finished day, encoded once; None when the day has no messages."""
@@ -418,7 +457,7 @@ class _Handler(BaseHTTPRequestHandler):
         fault = None
         if plan is not None:
             fault = plan.push_fault(endpoint, params.get("phone")) or plan.choose(
-                endpoint, params.get("date")
+                endpoint, _day_of(params)
             )
         if fault is not None:
             sim.stats.record_fault(fault)

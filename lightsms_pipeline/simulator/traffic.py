@@ -13,7 +13,7 @@ import bisect
 import itertools
 import random
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -195,13 +195,19 @@ class Traffic:
         timezone: str = DEFAULT_TIMEZONE,
         empty_days: frozenset[date] = frozenset(),
         missing_phone_rate: float = 0.0,
+        day_volumes: Mapping[date, int] | None = None,
     ) -> None:
+        """`day_volumes` gives chosen days an exact number of messages instead of the volume law
+        (a TV poll's million-message day); at most 1,000,000, the ids a day has."""
         if per_day < 0:
             raise ValueError("per_day must be >= 0")
         # Sequence numbers must fit in the 6 decimal digits the id scheme reserves for a day.
         assert per_day * _MAX_FACTOR < _IDS_PER_DAY - 1, "per_day must stay below ~770,000"
         if not 0.0 <= missing_phone_rate <= 1.0:
             raise ValueError("missing_phone_rate must be within [0, 1]")
+        self.day_volumes = dict(day_volumes or {})
+        if any(not 0 <= n <= _IDS_PER_DAY for n in self.day_volumes.values()):
+            raise ValueError(f"a day holds 0 to {_IDS_PER_DAY:,} messages")
         self.seed = seed
         self.per_day = per_day
         self.start = start
@@ -210,7 +216,8 @@ class Traffic:
         self.tz = ZoneInfo(timezone)
         self.empty_days = frozenset(empty_days)
         self.missing_phone_rate = missing_phone_rate
-        self._senders = _sender_pool(seed, max(50, per_day * 2))
+        # Exact volumes widen the pool too: a TV poll's day brings mostly new senders.
+        self._senders = _sender_pool(seed, max(50, per_day * 2, *(n // 3 for n in self.day_volumes.values())))
         # Zipf-like popularity with a flattened head: rank r has weight 1 / (r + 10).
         self._sender_cum = list(
             itertools.accumulate(1.0 / (rank + 10) for rank in range(1, len(self._senders) + 1))
@@ -273,6 +280,8 @@ class Traffic:
         rng = random.Random(f"lightsms-sim:{self.seed}:{d.toordinal()}")
         factor = _WEEKDAY_FACTOR[d.weekday()] * rng.uniform(0.8, 1.2)
         count = min(_IDS_PER_DAY - 1, max(0, round(self.per_day * factor)))
+        # Sequence numbers 1..1,000,000: the last id is the next day's base, which no day uses.
+        count = self.day_volumes.get(d, count)
         seconds = sorted(self._seconds_of_day(rng, d, count))
         day_text = d.isoformat()
         base_id = (d.toordinal() - _ID_EPOCH) * _IDS_PER_DAY

@@ -112,7 +112,7 @@ def test_days_that_always_fail_fail_alone_named_and_keep_their_previous_files(
     assert landed == clean, f"did not land: {sorted(set(clean) - set(landed))}"
     retries = step_events(result.run_id, DagsterEventType.STEP_UP_FOR_RETRY)
     assert len(retries) == 1
-    requested = [p["date"] for p in simulator.log[earlier_requests:]]
+    requested = [p.get("date") for p in simulator.log[earlier_requests:]]  # windows carry from/to
     assert all(requested.count(d.isoformat()) == 1 for d in clean), "landed days were fetched again on retry"
     assert temp_files(data_dir) == []
 

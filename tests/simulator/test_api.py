@@ -101,3 +101,19 @@ def test_timestamp_endpoint_answers_the_clock_whatever_the_parameters() -> None:
 def test_the_account_repr_never_shows_the_api_key() -> None:
     assert ACCOUNT.api_key not in repr(ACCOUNT)
     assert ACCOUNT.login in repr(ACCOUNT)
+
+
+def test_an_answer_listing_more_messages_than_the_limit_is_refused_like_a_gateway_timeout() -> None:
+    day = date(2025, 3, 5)
+    count = len(TRAFFIC.day(day))
+    window = {"from": "2025-03-05 00:00:00", "to": "2025-03-05 11:59:59"}
+    in_window = len(TRAFFIC.window(datetime(2025, 3, 5), datetime(2025, 3, 5, 11, 59, 59)))
+    for limit, day_status, window_status in (
+        (count, 200, 200),
+        (count - 1, 504, 200),
+        (in_window - 1, 504, 504),
+    ):
+        account = Account(ACCOUNT.login, ACCOUNT.api_key, max_messages_per_answer=limit)
+        for params, status in (({"date": day.isoformat()}, day_status), (window, window_status)):
+            reply = answer(Request(INCOMING, signed(params), NOW), account, TRAFFIC)
+            assert reply.status == status, (limit, params)
