@@ -7,11 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from itertools import groupby
+from typing import Any, cast
 
+from dagster import _check as check
+from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluationPlanned
 from dagster._core.events import DagsterEventType
 from dagster._core.events.log import EventLogEntry
-from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, SqlEventLogStorageTable
 from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
+from dagster._serdes import serialize_value
 from sqlalchemy.engine import Connection
 
 # The event types written here in one statement. Dagster batches a few more (asset check
@@ -44,15 +49,17 @@ def runs_of_kind(events: Sequence[EventLogEntry]) -> Iterator[tuple[bool, list[E
         yield one_statement, list(group)
 
 
-def insert_events(
-    storage: SqlEventLogStorage, conn: Connection, events: Sequence[EventLogEntry]
-) -> list[int]:
-    """One INSERT for all the events (the rows Dagster's `store_event` would write), returning
-    their storage ids in the events' order."""
+def event_rows(storage: SqlEventLogStorage, events: Sequence[EventLogEntry]) -> list[dict[str, Any]]:
+    """The event-log rows Dagster's `store_event` would write for the events (serializing an
+    event is most of the cost of storing it: done once, even where two databases get the row)."""
+    return [storage._event_to_row(event) for event in events]
+
+
+def insert_rows(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """One INSERT for all the rows, returning their storage ids in the rows' order."""
     table = SqlEventLogStorageTable
     statement = table.insert().returning(table.c.id, sort_by_parameter_order=True)
-    rows = [storage._event_to_row(event) for event in events]
-    return [int(row[0]) for row in conn.execute(statement, rows)]
+    return [int(row[0]) for row in conn.execute(statement, list(rows))]
 
 
 def asset_entry_writers(events: Sequence[EventLogEntry]) -> list[int]:
@@ -79,3 +86,26 @@ def index_events(
     storage._store_asset_event_tags(conn, events, event_ids)
     for position in asset_entry_writers(events):
         storage._store_asset_event(conn, events[position], event_ids[position])
+
+
+def store_check_planned(storage: SqlEventLogStorage, event: EventLogEntry, event_id: int | None) -> None:
+    """Dagster's `_store_asset_check_evaluation_planned`, serializing the event once instead of
+    once per partition: a year's backfill plans each asset check for 365 partitions, one row
+    each, all holding the same serialized event (the partitions subset included)."""
+    planned = cast(AssetCheckEvaluationPlanned, check.not_none(event.dagster_event).event_specific_data)
+    partition_keys = planned.partitions_subset.get_partition_keys() if planned.partitions_subset else [None]
+    common = dict(
+        asset_key=planned.asset_key.to_string(),
+        check_name=planned.check_name,
+        run_id=event.run_id,
+        execution_status=AssetCheckExecutionRecordStatus.PLANNED.value,
+        evaluation_event=serialize_value(event),
+        evaluation_event_timestamp=storage._event_insert_timestamp(event),
+        evaluation_event_storage_id=event_id,
+    )
+    with storage.index_connection() as conn:
+        conn.execute(
+            AssetCheckExecutionsTable.insert().values(
+                [{**common, "partition": key} for key in partition_keys]
+            )
+        )

@@ -14,7 +14,13 @@ from dagster._serdes import ConfigurableClassData
 from dagster_postgres import DagsterPostgresStorage, PostgresEventLogStorage
 from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
 
-from lightsms_pipeline.dagster_ext.batches import index_events, insert_events, runs_of_kind
+from lightsms_pipeline.dagster_ext.batches import (
+    event_rows,
+    index_events,
+    insert_rows,
+    runs_of_kind,
+    store_check_planned,
+)
 
 
 class BatchingPostgresEventLogStorage(PostgresEventLogStorage):
@@ -22,11 +28,14 @@ class BatchingPostgresEventLogStorage(PostgresEventLogStorage):
     rows in one transaction: all or nothing, so Dagster's fallback after an error (storing the
     events one by one) stores each once."""
 
+    def _store_asset_check_evaluation_planned(self, event: EventLogEntry, event_id: int | None) -> None:
+        store_check_planned(self, event, event_id)
+
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
         for one_statement, run in runs_of_kind(events):
             if one_statement:
                 with self.index_transaction() as conn:
-                    index_events(self, conn, run, insert_events(self, conn, run))
+                    index_events(self, conn, run, insert_rows(conn, event_rows(self, run)))
             else:
                 super().store_event_batch(run)
 

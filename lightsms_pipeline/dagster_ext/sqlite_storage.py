@@ -15,7 +15,13 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventL
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
 from dagster._serdes import ConfigurableClassData
 
-from lightsms_pipeline.dagster_ext.batches import index_events, insert_events, runs_of_kind
+from lightsms_pipeline.dagster_ext.batches import (
+    event_rows,
+    index_events,
+    insert_rows,
+    runs_of_kind,
+    store_check_planned,
+)
 
 
 class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
@@ -27,6 +33,9 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
     transaction fails, the rows just added to the run's log are deleted again before the error
     goes up, so that Dagster's fallback (storing the events one by one) stores each once."""
 
+    def _store_asset_check_evaluation_planned(self, event: EventLogEntry, event_id: int | None) -> None:
+        store_check_planned(self, event, event_id)
+
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
         for one_statement, run in runs_of_kind(events):
             if one_statement:
@@ -36,11 +45,12 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
 
     def _store_in_one_transaction_each(self, events: list[EventLogEntry]) -> None:
         run_id = events[0].run_id
+        rows = event_rows(self, events)
         with self.run_connection(run_id) as conn:
-            run_log_ids = insert_events(self, conn, events)
+            run_log_ids = insert_rows(conn, rows)
         try:
             with self.index_transaction() as conn:
-                index_events(self, conn, events, insert_events(self, conn, events))
+                index_events(self, conn, events, insert_rows(conn, rows))
         except Exception:
             with self.run_connection(run_id) as conn:
                 table = SqlEventLogStorageTable
