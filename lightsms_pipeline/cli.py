@@ -214,22 +214,19 @@ def run_demo(data_dir: str | None, per_day: int, start: date, end: date) -> int:
     return 0
 
 
-INSTANCE_CONFIG = """\
-# Written by lightsms-pipeline when missing. One step at a time in the `lightsms_api` pool, so
-# that several runs (a backfill and the intraday schedule) never multiply the load on LightSMS.
-concurrency:
-  pools:
-    default_limit: 1
-telemetry:
-  enabled: false
-"""
+# The local instance (README: Performance): SQLite in DAGSTER_HOME, one LightSMS run at a time,
+# a backfill's bookkeeping written in batches. The file is the repository's, so `make dev`,
+# `make demo`, the README's real-account path and the benchmark all use the same one.
+LOCAL_INSTANCE_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "dagster.local.yaml"
 
 
 def ensure_instance_config(home: Path) -> None:
+    """Copy the local instance configuration into a DAGSTER_HOME that has none; a home that has
+    one (the user's own) is left as it is."""
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text(INSTANCE_CONFIG)
+        config.write_bytes(LOCAL_INSTANCE_CONFIG.read_bytes())
 
 
 def run_dev(ui_port: int, simulator_port: int) -> int:

@@ -123,7 +123,12 @@ def test_deploy_dagster_yaml_loads_as_a_postgres_instance_with_queue_pool_and_mo
     monkeypatch.setenv("DAGSTER_PG_URL", db.url)
     with DagsterInstance.from_config(str(tmp_path)) as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
-        assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+        # dagster-postgres's event log, with the batch writer of lightsms_pipeline/dagster_ext/.
+        assert [c.__name__ for c in type(instance.event_log_storage).__mro__[:2]] == [
+            "BatchingPostgresEventLogStorage",
+            "PostgresEventLogStorage",
+        ]
+        assert type(instance).__name__ == "BatchingInstance"
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
         assert instance.run_monitoring_enabled
         assert instance.run_monitoring_max_resume_run_attempts == 0
@@ -140,9 +145,10 @@ def test_deploy_dagster_yaml_loads_as_a_postgres_instance_with_queue_pool_and_mo
 
 
 def test_the_local_instance_config_keeps_sqlite_and_the_pool_limit(tmp_path: Path) -> None:
-    shutil.copyfile(DEPLOY / "dagster-local.yaml", tmp_path / "dagster.yaml")
+    shutil.copyfile(DEPLOY / "dagster.local.yaml", tmp_path / "dagster.yaml")
     with DagsterInstance.from_config(str(tmp_path)) as instance:
         assert type(instance.run_storage).__name__ == "SqliteRunStorage"
+        assert type(instance.event_log_storage).__name__ == "BatchingSqliteEventLogStorage"
         pools = instance.get_concurrency_config().pool_config
         assert pools.default_pool_limit == 1
     assert (tmp_path / "history").is_dir()  # the storage lives in DAGSTER_HOME, not a temp folder
