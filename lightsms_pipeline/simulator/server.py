@@ -456,9 +456,7 @@ class _Handler(BaseHTTPRequestHandler):
             sim.stats.record_params(params)
         fault = None
         if plan is not None:
-            fault = plan.push_fault(endpoint, params.get("phone")) or plan.choose(
-                endpoint, _day_of(params)
-            )
+            fault = plan.push_fault(endpoint, params.get("phone")) or plan.choose(endpoint, _day_of(params))
         if fault is not None:
             sim.stats.record_fault(fault)
             if fault is FaultKind.RESET:
