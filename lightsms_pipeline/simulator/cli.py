@@ -29,14 +29,14 @@ def run_simulator_cli(
     traffic = Traffic(seed=seed, per_day=per_day, start=start, timezone=timezone)
     plan = FaultPlan.parse(faults) if faults else None
     server = SimulatorServer(traffic, login=login, api_key=api_key, host=host, port=port, faults=plan).start()
-    # The key is the user's own, but keys are never printed: a placeholder stands in for it.
-    print(
-        f"LightSMS simulator on {server.base_url} (login {login}); Ctrl-C stops it.\n"
-        f"export LIGHTSMS_BASE_URL={server.base_url} LIGHTSMS_LOGIN={login} "
-        "LIGHTSMS_API_KEY=<the key you passed with --api-key>",
-        flush=True,
-    )
     try:
+        # The key is the user's own, but keys are never printed: a placeholder stands in for it.
+        print(
+            f"LightSMS simulator on {server.base_url} (login {login}); Ctrl-C stops it.\n"
+            f"export LIGHTSMS_BASE_URL={server.base_url} LIGHTSMS_LOGIN={login} "
+            "LIGHTSMS_API_KEY=<the key you passed with --api-key>",
+            flush=True,
+        )
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
