@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,12 +144,12 @@ def _decode(body: bytes) -> object:
     return json.loads(body.decode("utf-8"))
 
 
-def _parse_json(body: bytes) -> RawMessages | ApiErrorCode:
+@contextmanager
+def _refusing_bad_json() -> Iterator[None]:
+    """Why a body could not be read as JSON, as a `ResponseProblem`: the one wording every
+    endpoint's JSON reader gives for bad UTF-8, deep nesting and malformed JSON."""
     try:
-        data = _decode(body)
-        if not _kept_every_member(body, data):
-            # A key may be named twice: read again, keeping every member.
-            data = json.loads(body.decode("utf-8"), object_pairs_hook=_json_object)
+        yield
     except UnicodeDecodeError as exc:
         raise ResponseProblem(f"body is not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
     except RecursionError:
@@ -155,6 +157,14 @@ def _parse_json(body: bytes) -> RawMessages | ApiErrorCode:
     except ValueError as exc:
         # A body cut off mid-way by the network is the usual cause; the retry budget decides.
         raise ResponseProblem(f"body is not valid JSON ({exc})", retryable=True) from exc
+
+
+def _parse_json(body: bytes) -> RawMessages | ApiErrorCode:
+    with _refusing_bad_json():
+        data = _decode(body)
+        if not _kept_every_member(body, data):
+            # A key may be named twice: read again, keeping every member.
+            data = json.loads(body.decode("utf-8"), object_pairs_hook=_json_object)
     if data is None or data == [] or data == {}:
         return RawMessages.empty()
     if isinstance(data, _RepeatedKeys):
@@ -412,14 +422,8 @@ def _stop_list_body(body: bytes) -> object:
         if _looks_like_html(stripped):
             raise ResponseProblem("got an HTML page instead of data", retryable=True)
         return _stop_list_xml(stripped)
-    try:
+    with _refusing_bad_json():
         data = json.loads(stripped.decode("utf-8"), object_pairs_hook=_json_object)
-    except UnicodeDecodeError as exc:
-        raise ResponseProblem(f"body is not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
-    except RecursionError:
-        raise ResponseProblem("body is nested too deeply to be a LightSMS answer") from None
-    except ValueError as exc:
-        raise ResponseProblem(f"body is not valid JSON ({exc})", retryable=True) from exc
     if isinstance(data, _RepeatedKeys):
         raise ResponseProblem("object names a key more than once")
     if isinstance(data, dict):
