@@ -5,27 +5,17 @@ Signatures are built by hand with hashlib (as in test_server.py), never with the
 
 from __future__ import annotations
 
-import hashlib
 import json
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import pytest
+from signed_requests import ACCOUNT, NOW, signed
 
 from lightsms_pipeline.simulator.api import INCOMING, TIMESTAMP, Account, DayReply, Request, answer
 from lightsms_pipeline.simulator.encoding import Reply, ResponseFormat
 from lightsms_pipeline.simulator.traffic import Traffic
 
-ACCOUNT = Account(login="pure-login", api_key="pure-key-0123456789", timestamp_window_seconds=10.0)
-NOW = datetime(2025, 3, 12, 10, 30, 0, tzinfo=UTC).timestamp()  # 12:30 in Vilnius
 TRAFFIC = Traffic(seed=5, per_day=80)
-
-
-def signed(
-    params: dict[str, str], *, timestamp: float = NOW, api_key: str = ACCOUNT.api_key
-) -> dict[str, str]:
-    params = {"login": ACCOUNT.login, "timestamp": str(int(timestamp)), **params}
-    joined = "".join(params[name] for name in sorted(params))
-    return {**params, "signature": hashlib.md5((joined + api_key).encode()).hexdigest()}
 
 
 def ask(params: dict[str, str], *, now: float = NOW, day_reply: DayReply | None = None) -> Reply:

@@ -9,30 +9,19 @@ import hashlib
 import json
 import re
 import threading
-from datetime import UTC, datetime
 
 import pytest
 import requests
 from defusedxml import ElementTree as SafeET
+from signed_requests import ACCOUNT, NOW, signed
 
-from lightsms_pipeline.simulator.api import Account
 from lightsms_pipeline.simulator.encoding import Reply
 from lightsms_pipeline.simulator.faults import FaultKind, FaultPlan
 from lightsms_pipeline.simulator.server import SimulatorServer
 from lightsms_pipeline.simulator.stop_list import ADD_TO_STOP, FIND_ON_STOP, StopList, stop_list_answer
 
-ACCOUNT = Account(login="pure-login", api_key="pure-key-0123456789", timestamp_window_seconds=10.0)
-NOW = datetime(2025, 3, 12, 10, 30, 0, tzinfo=UTC).timestamp()
 LOCAL_NOW = "2025-03-12 12:30:00"
 PHONE = "37061234567"
-
-
-def signed(
-    params: dict[str, str], *, timestamp: float = NOW, api_key: str = ACCOUNT.api_key
-) -> dict[str, str]:
-    params = {"login": ACCOUNT.login, "timestamp": str(int(timestamp)), **params}
-    joined = "".join(params[name] for name in sorted(params))
-    return {**params, "signature": hashlib.md5((joined + api_key).encode()).hexdigest()}
 
 
 def ask(endpoint: str, params: dict[str, str], stop_list: StopList, code: int = 20) -> Reply:
