@@ -79,6 +79,13 @@ def _main(argv: Sequence[str] | None) -> int:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--login", default=DEMO_LOGIN)
     p.add_argument("--api-key", default="demo-key")
+    p.add_argument(
+        "--account",
+        action="append",
+        default=[],
+        metavar="LOGIN:API_KEY",
+        help="serve another account too (its own key, traffic and stop list); repeatable",
+    )
 
     p = sub.add_parser("dev", help="start the simulator and the Dagster UI wired to it")
     p.add_argument("--port", type=int, default=3000, help="Dagster UI port")
@@ -103,6 +110,7 @@ def _main(argv: Sequence[str] | None) -> int:
                 seed=args.seed,
                 login=args.login,
                 api_key=args.api_key,
+                accounts=args.account,
             )
             return 0
         if args.command == "dev":
