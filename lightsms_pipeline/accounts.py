@@ -77,13 +77,11 @@ class AccountEntry(BaseModel):
                 raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Vilnius)") from None
         return value
 
-    @field_validator("start_date", mode="before")
+    @field_validator("start_date")
     @classmethod
-    def _iso_date(cls, value: Any) -> str | None:
-        if value is None or isinstance(value, date):  # YAML reads an unquoted date as a date
-            return None if value is None else value.strftime(PARTITION_DATE_FORMAT)
-        if not isinstance(value, str):
-            raise ValueError(f"{value!r} is not a date written YYYY-MM-DD")
+    def _iso_date(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             return date.fromisoformat(value).strftime(PARTITION_DATE_FORMAT)
         except ValueError:
@@ -156,11 +154,21 @@ def _account(entry: AccountEntry, settings: Settings, base: Path) -> Account:
     return Account(entry.name, entry.login, entry.api_key_env, settings.replace(**overrides))
 
 
+class _AccountsLoader(yaml.SafeLoader):
+    """Safe YAML where an unquoted date stays text: the validator reads it (and words a bad one)."""
+
+
+_AccountsLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def _parse(text: str, source: str) -> tuple[Any, list[int]]:
     """The YAML's data, and the line of each item of its `accounts` list (for the messages)."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_AccountsLoader)
+        data = yaml.load(text, Loader=_AccountsLoader)  # a SafeLoader subclass: no arbitrary objects
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

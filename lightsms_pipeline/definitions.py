@@ -37,14 +37,19 @@ def build_definitions(settings: Settings, *, resources: Mapping[str, Any] | None
     account of the file, each under its own key prefix, group, job, schedules, pool and data root
     (README: Several accounts), plus one job over all of them."""
     if not settings.accounts_file:
-        location = account_location(
-            settings, SINGLE_ACCOUNT, login=EnvVar(LOGIN_VARIABLE), api_key=EnvVar(API_KEY_VARIABLE)
-        )
-        return _definitions(location, resources)
+        return _definitions(account_location(settings, SINGLE_ACCOUNT, single_account(settings)), resources)
     accounts = load_accounts(settings.accounts_file, settings)
     locations = [
         account_location(
-            a.settings, AssetScope.for_account(a.name), login=a.login, api_key=EnvVar(a.api_key_env)
+            a.settings,
+            AssetScope.for_account(a.name),
+            LightSMSResource.from_settings(
+                a.settings,
+                login=a.login,
+                api_key=EnvVar(a.api_key_env),
+                login_source=f"the login of account {a.name} in {settings.accounts_file}",
+                key_source=a.api_key_env,
+            ),
         )
         for a in accounts
     ]
@@ -78,9 +83,9 @@ class AccountLocation:
     resources: dict[str, Any]
 
 
-def account_location(settings: Settings, scope: AssetScope, *, login: Any, api_key: Any) -> AccountLocation:
-    """The assets, job, schedules and resources of one account, named in its `scope`; the single
-    account (`SINGLE_ACCOUNT`) gets exactly the names it always had."""
+def account_location(settings: Settings, scope: AssetScope, lightsms: LightSMSResource) -> AccountLocation:
+    """The assets, job, schedules and resources of one account (`lightsms`), named in its
+    `scope`; the single account (`SINGLE_ACCOUNT`) gets exactly the names it always had."""
     partitions_def = daily_partitions(settings)
     rules = load_rules(settings.rules_path(), timezone=settings.timezone)
     assets = [
@@ -109,7 +114,10 @@ def account_location(settings: Settings, scope: AssetScope, *, login: Any, api_k
         assets=assets,
         jobs=[job],
         schedules=build_schedules(settings, job_name, account=scope.account),
-        resources=account_resources(settings, scope, login=login, api_key=api_key),
+        resources={
+            scope.lightsms_key: lightsms,
+            scope.dataset_key: ParquetDatasetResource(data_dir=settings.data_dir),
+        },
     )
 
 
@@ -125,20 +133,19 @@ def _definitions(location: AccountLocation, resources: Mapping[str, Any] | None)
     )
 
 
-def account_resources(settings: Settings, scope: AssetScope, *, login: Any, api_key: Any) -> dict[str, Any]:
-    """The account's LightSMS resource (`login`/`api_key` as `EnvVar` in a deployment) and its
-    dataset, under the scope's resource keys."""
-    return {
-        scope.lightsms_key: LightSMSResource.from_settings(settings, login=login, api_key=api_key),
-        scope.dataset_key: ParquetDatasetResource(data_dir=settings.data_dir),
-    }
+def single_account(settings: Settings) -> LightSMSResource:
+    """The account of `LIGHTSMS_LOGIN` / `LIGHTSMS_API_KEY`, read by Dagster through `EnvVar`."""
+    return LightSMSResource.from_settings(
+        settings, login=EnvVar(LOGIN_VARIABLE), api_key=EnvVar(API_KEY_VARIABLE)
+    )
 
 
 def default_resources(settings: Settings) -> dict[str, Any]:
     """The LightSMS account from `LIGHTSMS_LOGIN` / `LIGHTSMS_API_KEY` and the dataset."""
-    return account_resources(
-        settings, SINGLE_ACCOUNT, login=EnvVar(LOGIN_VARIABLE), api_key=EnvVar(API_KEY_VARIABLE)
-    )
+    return {
+        "lightsms": single_account(settings),
+        "dataset": ParquetDatasetResource(data_dir=settings.data_dir),
+    }
 
 
 defs = build_definitions(Settings.from_env())

@@ -7,16 +7,14 @@ meaning tests/conftest.py). Each account has its own login, key, traffic seed an
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
-import pytest
 import yaml
-from conftest import RULES_FILE
 from dagster import DagsterInstance, ExecuteInProcessResult
 
 from lightsms_pipeline.contract import MAIN_JOB, account_scoped
@@ -36,9 +34,9 @@ class TestAccount:
     seed: int
 
 
-ACME = TestAccount("acme", "acme-login", "ACME_LIGHTSMS_KEY", "sk-acme-5b1e0c9f7a3d42e8b6f1c0d9e8a7b6c5", 11)
-BETA = TestAccount("beta", "beta-login", "BETA_LIGHTSMS_KEY", "sk-beta-9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a", 12)
-GAMMA = TestAccount("gamma", "gamma-login", "GAMMA_LIGHTSMS_KEY", "sk-gamma-1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d", 13)
+ACME = TestAccount("acme", "acme-login", "ACME_LIGHTSMS_KEY", "sk-acme-5b1e0c9f7a3d42e8b6f1c0d9e8a7", 11)
+BETA = TestAccount("beta", "beta-login", "BETA_LIGHTSMS_KEY", "sk-beta-9d8c7b6a5f4e3d2c1b0a9f8e7d6", 12)
+GAMMA = TestAccount("gamma", "gamma-login", "GAMMA_LIGHTSMS_KEY", "sk-gamma-1a2b3c4d5e6f7a8b9c0d1e2f3", 13)
 ALL = (ACME, BETA, GAMMA)
 PER_DAY = 40  # small traffic: a few opt-outs a day, runs stay short
 D14, D15, D16 = date(2025, 1, 14), date(2025, 1, 15), date(2025, 1, 16)
@@ -47,7 +45,8 @@ D14, D15, D16 = date(2025, 1, 14), date(2025, 1, 15), date(2025, 1, 16)
 def serve(accounts: Sequence[TestAccount] = ALL) -> SimulatorServer:
     """One simulator serving every login of `accounts`, each with its own seed (not started)."""
     first, *rest = accounts
-    server = SimulatorServer(Traffic(seed=first.seed, per_day=PER_DAY), login=first.login, api_key=first.api_key)
+    traffic = Traffic(seed=first.seed, per_day=PER_DAY)
+    server = SimulatorServer(traffic, login=first.login, api_key=first.api_key)
     for account in rest:
         server.add_login(account.login, account.api_key, Traffic(seed=account.seed, per_day=PER_DAY))
     return server
@@ -94,35 +93,6 @@ class Deployment:
 
 def account_job(account: TestAccount) -> str:
     return account_scoped(MAIN_JOB, account.name)
-
-
-@pytest.fixture
-def deployment(
-    request: pytest.FixtureRequest,
-    data_dir: Path,
-    dagster_home: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Deployment]:
-    """Two accounts (acme, beta) by default; `@pytest.mark.parametrize("deployment", [3],
-    indirect=True)` for three. Keys are variables, as in production."""
-    accounts = ALL[: getattr(request, "param", 2)]
-    for account in accounts:
-        monkeypatch.setenv(account.api_key_env, account.api_key)
-    accounts_file = write_accounts_file(tmp_path / "accounts.yaml", accounts)
-    with serve(accounts).start() as sim:
-        settings = Settings(
-            base_url=sim.base_url,
-            data_dir=str(data_dir),
-            start_date="2024-10-01",
-            parallelism=4,
-            max_attempts=2,
-            timeout_seconds=5,
-            run_retries=0,
-            rules_file=str(RULES_FILE),
-            accounts_file=str(accounts_file),
-        )
-        yield Deployment(sim, settings, accounts)
 
 
 def file_digests(root: Path) -> dict[str, str]:
