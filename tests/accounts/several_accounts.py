@@ -78,13 +78,21 @@ class Deployment:
         *,
         raise_on_error: bool = True,
         settings: Settings | None = None,
+        assets: Sequence[str] | None = None,
     ) -> ExecuteInProcessResult:
-        """One run of `job` over start..end (a single-run backfill), on the DAGSTER_HOME instance."""
+        """One run of `job` over start..end (a single-run backfill), on the DAGSTER_HOME instance;
+        `assets` limits it to those assets of every account in the job."""
         defs = build_definitions(settings or self.settings)
         tags = range_run_request(start, end or start, run_key="test").tags
+        job_def = defs.resolve_job_def(job)
+        selection = (
+            None
+            if assets is None
+            else [k for k in job_def.asset_layer.selected_asset_keys if k.path[-1] in assets]
+        )
         with DagsterInstance.get() as instance:
-            return defs.resolve_job_def(job).execute_in_process(
-                instance=instance, tags=tags, raise_on_error=raise_on_error
+            return job_def.execute_in_process(
+                instance=instance, tags=tags, raise_on_error=raise_on_error, asset_selection=selection
             )
 
     def root(self, account: TestAccount) -> Path:
