@@ -116,6 +116,7 @@ def test_a_backfill_of_one_account_leaves_the_other_accounts_files_and_status_un
     assert dep.run(ALL_ACCOUNTS_JOB, D14).success
     beta_root = dep.root(BETA)
     before_files = file_digests(beta_root)
+    assert {f"{INCOMING}/date={D14}/part-0.parquet", OPT_OUT_PARQUET} <= set(before_files)
     beta_keys = [AssetKey([BETA.name, a]) for a in (INCOMING, CLASSIFIED, OPT_OUT_LIST, STOP_LIST_SYNC)]
     with DagsterInstance.get() as instance:
         before_status = {k: instance.get_materialized_partitions(k) for k in beta_keys[:2]}
