@@ -154,7 +154,8 @@ def check_credentials(
     """Server clock, then the last `days` days' counts, each said in one line (`ok   …` or
     `FAIL …`); `login_source`/`key_source` name where a wrong login or key is fixed."""
     retry = RetryPolicy(attempts=2, total_seconds=15, read_timeout=min(settings.timeout_seconds, 15))
-    with LightSMSClient(settings.base_url, login, api_key, retry=retry) as client:
+    names = (login_source, key_source)
+    with LightSMSClient(settings.base_url, login, api_key, retry=retry, credential_names=names) as client:
         try:
             offset = client.server_time_offset()
         except UnavailableError as exc:

@@ -126,7 +126,10 @@ def test_check_prints_one_line_per_account_and_names_the_failing_ones_never_a_ke
         lines = out.splitlines()
         assert lines[1].startswith("ok   account acme (login acme-login): server clock offset")
         assert lines[2].startswith("FAIL account beta (login beta-login): credentials refused: the API key")
-        assert f"({BETA.api_key_env})" in lines[2]
+        assert f"the API key is wrong ({BETA.api_key_env})" in lines[2]
+        assert (
+            f"Invalid signature; check {BETA.api_key_env}" in lines[2] and "check LIGHTSMS_" not in lines[2]
+        )
         assert lines[3] == (
             f"FAIL account gamma (login gamma-login): {GAMMA.api_key_env} is not set; export it with the "
             f"account's API key (api_key_env in {accounts_file})"
