@@ -80,7 +80,8 @@ def test_three_accounts_each_get_exactly_their_own_messages_and_one_query_reads_
     deployment: Deployment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dep = deployment
-    result = dep.run(ALL_ACCOUNTS_JOB, D14, D15, assets=[INCOMING])  # one run, every account
+    # one run, every account (what the README's snippet reads)
+    result = dep.run(ALL_ACCOUNTS_JOB, D14, D15, assets=[INCOMING, CLASSIFIED, OPT_OUT_LIST])
     assert result.success
     for account in dep.accounts:
         root = dep.root(account)
@@ -107,6 +108,9 @@ def test_three_accounts_each_get_exactly_their_own_messages_and_one_query_reads_
     table = namespace["table"]
     got = Counter(zip(table["account"].to_pylist(), table["date"].to_pylist(), strict=True))  # type: ignore[index]
     assert {(a, str(d)): n for (a, d), n in got.items()} == expected_counts
+    opted_out = {a.name: Dataset(dep.root(a)).read_file(OPT_OUT_PARQUET).num_rows for a in dep.accounts}
+    assert all(opted_out.values())
+    assert dict(namespace["opted_out"]) == opted_out  # type: ignore[call-overload]
 
 
 def test_a_backfill_of_one_account_leaves_the_other_accounts_files_and_status_untouched(
