@@ -262,8 +262,12 @@ def run_demo(data_dir: str | None, per_day: int, start: date, end: date) -> int:
     api_key = secrets.token_hex(16)  # a throw-away key: the simulator is the account
     with _simulator(per_day, None, api_key).start() as sim:
         # A dry run of the stop list: the demo shows what would be pushed, and pushes nothing.
+        # The simulator's one login is the account: an accounts file (several logins) is not used.
         settings = settings.replace(
-            base_url=sim.base_url, stop_list_sync="dry-run", **({"data_dir": data_dir} if data_dir else {})
+            base_url=sim.base_url,
+            stop_list_sync="dry-run",
+            accounts_file="",
+            **({"data_dir": data_dir} if data_dir else {}),
         )
         account = LightSMSResource.from_settings(settings, login=DEMO_LOGIN, api_key=api_key)
         job = build_definitions(settings, resources={"lightsms": account}).resolve_job_def(MAIN_JOB)
@@ -308,6 +312,7 @@ def run_dev(ui_port: int, simulator_port: int) -> int:
             "LIGHTSMS_LOGIN": DEMO_LOGIN,
             "LIGHTSMS_API_KEY": api_key,
         }
+        env["LIGHTSMS_ACCOUNTS_FILE"] = ""  # the simulator's one login, as in demo (empty: unset)
         env.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve()))
         ensure_instance_config(Path(env["DAGSTER_HOME"]))
         print(f"simulator at {sim.base_url}; Dagster UI at http://127.0.0.1:{ui_port}")

@@ -26,7 +26,7 @@ from lightsms_pipeline.simulator.traffic import Traffic
 
 
 @dataclass(frozen=True)
-class TestAccount:
+class SimAccount:
     name: str
     login: str
     api_key_env: str
@@ -34,15 +34,15 @@ class TestAccount:
     seed: int
 
 
-ACME = TestAccount("acme", "acme-login", "ACME_LIGHTSMS_KEY", "sk-acme-5b1e0c9f7a3d42e8b6f1c0d9e8a7", 11)
-BETA = TestAccount("beta", "beta-login", "BETA_LIGHTSMS_KEY", "sk-beta-9d8c7b6a5f4e3d2c1b0a9f8e7d6", 12)
-GAMMA = TestAccount("gamma", "gamma-login", "GAMMA_LIGHTSMS_KEY", "sk-gamma-1a2b3c4d5e6f7a8b9c0d1e2f3", 13)
+ACME = SimAccount("acme", "acme-login", "ACME_LIGHTSMS_KEY", "sk-acme-5b1e0c9f7a3d42e8b6f1c0d9e8a7", 11)
+BETA = SimAccount("beta", "beta-login", "BETA_LIGHTSMS_KEY", "sk-beta-9d8c7b6a5f4e3d2c1b0a9f8e7d6", 12)
+GAMMA = SimAccount("gamma", "gamma-login", "GAMMA_LIGHTSMS_KEY", "sk-gamma-1a2b3c4d5e6f7a8b9c0d1e2f3", 13)
 ALL = (ACME, BETA, GAMMA)
 PER_DAY = 40  # small traffic: a few opt-outs a day, runs stay short
 D14, D15, D16 = date(2025, 1, 14), date(2025, 1, 15), date(2025, 1, 16)
 
 
-def serve(accounts: Sequence[TestAccount] = ALL) -> SimulatorServer:
+def serve(accounts: Sequence[SimAccount] = ALL) -> SimulatorServer:
     """One simulator serving every login of `accounts`, each with its own seed (not started)."""
     first, *rest = accounts
     traffic = Traffic(seed=first.seed, per_day=PER_DAY)
@@ -52,7 +52,7 @@ def serve(accounts: Sequence[TestAccount] = ALL) -> SimulatorServer:
     return server
 
 
-def write_accounts_file(path: Path, accounts: Sequence[TestAccount], **extra: Mapping[str, Any]) -> Path:
+def write_accounts_file(path: Path, accounts: Sequence[SimAccount], **extra: Mapping[str, Any]) -> Path:
     """The YAML a user writes: name, login and the NAME of the key variable (never the key)."""
     entries = [
         {"name": a.name, "login": a.login, "api_key_env": a.api_key_env, **extra.get(a.name, {})}
@@ -68,7 +68,7 @@ class Deployment:
 
     simulator: SimulatorServer
     settings: Settings
-    accounts: Sequence[TestAccount]
+    accounts: Sequence[SimAccount]
 
     def run(
         self,
@@ -95,11 +95,11 @@ class Deployment:
                 instance=instance, tags=tags, raise_on_error=raise_on_error, asset_selection=selection
             )
 
-    def root(self, account: TestAccount) -> Path:
+    def root(self, account: SimAccount) -> Path:
         return Path(self.settings.data_dir) / f"account={account.name}"
 
 
-def account_job(account: TestAccount) -> str:
+def account_job(account: SimAccount) -> str:
     return account_scoped(MAIN_JOB, account.name)
 
 

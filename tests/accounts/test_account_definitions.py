@@ -49,8 +49,9 @@ def test_without_an_accounts_file_the_code_location_is_todays_name_for_name() ->
     assert {defs.resolve_assets_def(n).specs_by_key[AssetKey(n)].group_name for n in ASSETS} == {GROUP}
     assert [j.name for j in defs.jobs or []] == [MAIN_JOB]
     assert {s.name for s in defs.schedules or []} == {DAILY_SCHEDULE, INTRADAY_SCHEDULE}
-    assert set(defs.resources) == {"lightsms", "dataset"}
-    assert defs.resources["dataset"].data_dir == "s3://bucket/sms"  # no account= level
+    resources = defs.resources or {}
+    assert set(resources) == {"lightsms", "dataset"}
+    assert resources["dataset"].data_dir == "s3://bucket/sms"  # no account= level
     assert {defs.resolve_assets_def(n).op.pool for n in (INCOMING, STOP_LIST_SYNC)} == {POOL}
 
 
@@ -74,10 +75,11 @@ def test_each_account_has_its_own_prefixed_assets_group_pool_and_resources(two: 
             for n in ASSETS
         }
         assert groups == {f"{account.name}_{GROUP}"}
-        lightsms = two.resources[f"{account.name}_lightsms"]
+        resources = two.resources or {}
+        lightsms = resources[f"{account.name}_lightsms"]
         assert isinstance(lightsms, LightSMSResource) and lightsms.login == account.login
         assert isinstance(lightsms.api_key, EnvVar) and lightsms.api_key.env_var_name == account.api_key_env
-        dataset = two.resources[f"{account.name}_dataset"]
+        dataset = resources[f"{account.name}_dataset"]
         assert isinstance(dataset, ParquetDatasetResource)
         assert dataset.data_dir == f"s3://bucket/sms/account={account.name}"
 
@@ -90,8 +92,8 @@ def test_each_account_has_its_own_job_and_schedules_in_its_own_time_zone(two: De
         schedules = {s.name: s for s in two.schedules or [] if s.name.startswith(account.name + "_")}
         assert set(schedules) == {f"{account.name}_{DAILY_SCHEDULE}", f"{account.name}_{INTRADAY_SCHEDULE}"}
         for schedule in schedules.values():
-            assert schedule.job_name == f"{account.name}_{MAIN_JOB}"
-            assert schedule.execution_timezone == zone
+            assert schedule.job_name == f"{account.name}_{MAIN_JOB}"  # type: ignore[union-attr]
+            assert schedule.execution_timezone == zone  # type: ignore[union-attr]
     # one job runs one partitions definition: no all-accounts job across two time zones
     assert ALL_ACCOUNTS_JOB not in {j.name for j in two.jobs or []}
 

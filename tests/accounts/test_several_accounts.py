@@ -39,6 +39,10 @@ from lightsms_pipeline.contract import (
 from lightsms_pipeline.settings import Settings
 from lightsms_pipeline.storage import Dataset
 
+# What each test needs and no more (no inbox, no poll chart): the runs stay short.
+UPSTREAM = (INCOMING, CLASSIFIED, OPT_OUT_LIST)
+SYNC_PATH = (*UPSTREAM, STOP_LIST_SYNC)
+
 
 @pytest.fixture
 def deployment(
@@ -81,7 +85,7 @@ def test_three_accounts_each_get_exactly_their_own_messages_and_one_query_reads_
 ) -> None:
     dep = deployment
     # one run, every account (what the README's snippet reads)
-    result = dep.run(ALL_ACCOUNTS_JOB, D14, D15, assets=[INCOMING, CLASSIFIED, OPT_OUT_LIST])
+    result = dep.run(ALL_ACCOUNTS_JOB, D14, D15, assets=UPSTREAM)
     assert result.success
     for account in dep.accounts:
         root = dep.root(account)
@@ -117,16 +121,16 @@ def test_a_backfill_of_one_account_leaves_the_other_accounts_files_and_status_un
     deployment: Deployment,
 ) -> None:
     dep = deployment
-    assert dep.run(ALL_ACCOUNTS_JOB, D14).success
+    assert dep.run(ALL_ACCOUNTS_JOB, D14, assets=UPSTREAM).success
     beta_root = dep.root(BETA)
     before_files = file_digests(beta_root)
     assert {f"{INCOMING}/date={D14}/part-0.parquet", OPT_OUT_PARQUET} <= set(before_files)
-    beta_keys = [AssetKey([BETA.name, a]) for a in (INCOMING, CLASSIFIED, OPT_OUT_LIST, STOP_LIST_SYNC)]
+    beta_keys = [AssetKey([BETA.name, a]) for a in UPSTREAM]
     with DagsterInstance.get() as instance:
         before_status = {k: instance.get_materialized_partitions(k) for k in beta_keys[:2]}
         before_events = {k: instance.get_latest_materialization_event(k) for k in beta_keys}
 
-    result = dep.run(account_job(ACME), D14, D16)  # acme's backfill: one run, three days
+    result = dep.run(account_job(ACME), D14, D16, assets=UPSTREAM)  # acme's backfill: one run, three days
     assert result.success
     materialized = {
         (e.asset_key.to_user_string(), e.partition)
@@ -167,7 +171,7 @@ def test_a_wrong_key_fails_that_accounts_run_naming_the_account_never_the_key(
     assert f"account {ACME.name}: {INCOMING}: 1 of 1 days failed" in messages
     assert f"Invalid signature; check {ACME.api_key_env}" in messages  # the variable to fix
     assert wrong not in messages and ACME.api_key not in messages
-    assert dep.run(account_job(BETA), D14).success
+    assert dep.run(account_job(BETA), D14, assets=[INCOMING]).success
     assert sorted(day_rows(dep.root(BETA), INCOMING, D14)) == sorted(truth(dep, BETA.login, D14))
     assert not (dep.root(ACME) / INCOMING / f"date={D14.isoformat()}").exists()
     for path in [*data_dir.rglob("*"), *dagster_home.rglob("*")]:
@@ -187,14 +191,14 @@ def test_an_unset_key_variable_fails_that_accounts_runs_naming_the_account_and_t
         dep.run(account_job(BETA), D14)
     text = str(refused.value)
     assert account_job(BETA) in text and BETA.api_key_env in text and "is not set" in text
-    assert dep.run(account_job(ACME), D14).success
+    assert dep.run(account_job(ACME), D14, assets=[INCOMING]).success
     assert not (dep.root(BETA) / INCOMING).exists()
 
 
 def test_a_stop_to_one_account_reaches_that_accounts_stop_list_only(deployment: Deployment) -> None:
     dep = deployment
     on = dep.settings.replace(stop_list_sync="on")
-    assert dep.run(account_job(ACME), D14, D15, settings=on).success
+    assert dep.run(account_job(ACME), D14, D15, settings=on, assets=SYNC_PATH).success
     acme_list = dep.simulator.login_state(ACME.login).stop_list.entries()
     beta_list = dep.simulator.login_state(BETA.login).stop_list.entries()
     opted_out = Dataset(dep.root(ACME)).read_file(OPT_OUT_PARQUET)["subscriber"].to_pylist()
@@ -202,7 +206,7 @@ def test_a_stop_to_one_account_reaches_that_accounts_stop_list_only(deployment: 
     assert phones and set(acme_list) == phones
     assert beta_list == {}
     # beta's own opt-outs go to beta's list, and acme's list stays as it was
-    assert dep.run(account_job(BETA), D14, D15, settings=on).success
+    assert dep.run(account_job(BETA), D14, D15, settings=on, assets=SYNC_PATH).success
     beta_opted = Dataset(dep.root(BETA)).read_file(OPT_OUT_PARQUET)["subscriber"].to_pylist()
     assert set(dep.simulator.login_state(BETA.login).stop_list.entries()) == {
         s.removeprefix("+") for s in beta_opted if s.startswith("+")
