@@ -217,6 +217,9 @@ def _describe(error: Mapping[str, Any], data: Any, lines: list[int]) -> str:
         return f"{place}: unknown key {field!r} ({hint})"
     if kind == "missing":
         return f"{place}: {field} is missing; give {_FIXES.get(field, 'a value')}"
+    if kind == "string_pattern_mismatch" and field == "api_key_env":
+        # Never echoed: the likeliest mistake here is the key itself pasted instead of its name.
+        return f"{place}: api_key_env is not a variable name (the value is not shown); give {_FIXES[field]}"
     if kind == "string_pattern_mismatch":
         return f"{place}: {field}={error['input']!r} is not valid; give {_FIXES.get(field, 'a valid value')}"
     return f"{place}: {field}: {message}"

@@ -90,6 +90,15 @@ def test_a_bad_time_zone_or_date_is_refused_with_the_expected_form(tmp_path: Pat
     )
 
 
+def test_a_key_pasted_instead_of_its_variable_name_is_refused_without_showing_it(tmp_path: Path) -> None:
+    key = "sk-live-4f3e2d1c-0b9a-8f7e"
+    message = refused(tmp_path, GOOD.replace("api_key_env: ACME_LIGHTSMS_KEY", f"api_key_env: {key}"))
+    assert (
+        "accounts[0] ('acme', line 2): api_key_env is not a variable name (the value is not shown)" in message
+    )
+    assert key not in message and "sk-live" not in message
+
+
 def test_a_key_variable_named_like_a_setting_is_refused(tmp_path: Path) -> None:
     message = refused(tmp_path, GOOD.replace("ACME_LIGHTSMS_KEY", "LIGHTSMS_ACME_KEY"))
     assert "starts with LIGHTSMS_, which is reserved for settings; name the variable e.g." in message
