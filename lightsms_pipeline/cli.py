@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -79,6 +79,13 @@ def _main(argv: Sequence[str] | None) -> int:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--login", default=DEMO_LOGIN)
     p.add_argument("--api-key", default="demo-key")
+    p.add_argument(
+        "--account",
+        action="append",
+        default=[],
+        metavar="LOGIN:API_KEY",
+        help="serve another account too (its own key, traffic and stop list); repeatable",
+    )
 
     p = sub.add_parser("dev", help="start the simulator and the Dagster UI wired to it")
     p.add_argument("--port", type=int, default=3000, help="Dagster UI port")
@@ -103,6 +110,7 @@ def _main(argv: Sequence[str] | None) -> int:
                 seed=args.seed,
                 login=args.login,
                 api_key=args.api_key,
+                accounts=args.account,
             )
             return 0
         if args.command == "dev":
@@ -114,7 +122,10 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 def run_check(settings: Settings, environ: os._Environ[str] | dict[str, str], days: int) -> int:
-    """Tell a new user whether the account works, with one actionable line per failure."""
+    """Tell a new user whether the account works, with one actionable line per failure; with
+    `LIGHTSMS_ACCOUNTS_FILE`, every account, one line each, naming the failing ones."""
+    if settings.accounts_file:
+        return run_accounts_check(settings, environ, days)
     login = environ.get("LIGHTSMS_LOGIN", "")
     api_key = environ.get("LIGHTSMS_API_KEY", "")
     if not login or not api_key:
@@ -124,20 +135,39 @@ def run_check(settings: Settings, environ: os._Environ[str] | dict[str, str], da
         )
         return 1
     print(f"endpoint: {settings.base_url}  login: {login}")
+    ok = check_credentials(settings, login, api_key, days, print)
+    if ok:
+        print("credentials work.")
+    return 0 if ok else 1
+
+
+def check_credentials(
+    settings: Settings,
+    login: str,
+    api_key: str,
+    days: int,
+    say: Callable[[str], None],
+    *,
+    login_source: str = "LIGHTSMS_LOGIN",
+    key_source: str = "LIGHTSMS_API_KEY",
+) -> bool:
+    """Server clock, then the last `days` days' counts, each said in one line (`ok   …` or
+    `FAIL …`); `login_source`/`key_source` name where a wrong login or key is fixed."""
     retry = RetryPolicy(attempts=2, total_seconds=15, read_timeout=min(settings.timeout_seconds, 15))
-    with LightSMSClient(settings.base_url, login, api_key, retry=retry) as client:
+    names = (login_source, key_source)
+    with LightSMSClient(settings.base_url, login, api_key, retry=retry, credential_names=names) as client:
         try:
             offset = client.server_time_offset()
         except UnavailableError as exc:
-            print(
+            say(
                 f"FAIL cannot reach {settings.base_url}: {exc.problem}. "
                 "Check LIGHTSMS_BASE_URL and the network."
             )
-            return 1
+            return False
         except LightSMSError as exc:
-            print(f"FAIL {settings.base_url} does not answer like LightSMS: {exc}")
-            return 1
-        print(f"ok   server clock offset: {offset:+.1f} s")
+            say(f"FAIL {settings.base_url} does not answer like LightSMS: {exc}")
+            return False
+        say(f"ok   server clock offset: {offset:+.1f} s")
         today = datetime.now(ZoneInfo(settings.timezone)).date()
         for n in range(days):
             day = today - timedelta(days=n)
@@ -145,16 +175,55 @@ def run_check(settings: Settings, environ: os._Environ[str] | dict[str, str], da
                 count = len(client.fetch_day(day))
             except AuthenticationError as exc:
                 advice = {
-                    7: "the login is wrong (LIGHTSMS_LOGIN)",
-                    6: "the API key is wrong (LIGHTSMS_API_KEY)",
+                    7: f"the login is wrong ({login_source})",
+                    6: f"the API key is wrong ({key_source})",
                 }
-                print(f"FAIL credentials refused: {advice.get(exc.code or 0, exc.problem)} [{exc}]")
-                return 1
+                say(f"FAIL credentials refused: {advice.get(exc.code or 0, exc.problem)} [{exc}]")
+                return False
             except LightSMSError as exc:
-                print(f"FAIL {day}: {exc}")
-                return 1
-            print(f"ok   {day}: {count} incoming messages")
-    print("credentials work.")
+                say(f"FAIL {day}: {exc}")
+                return False
+            say(f"ok   {day}: {count} incoming messages")
+    return True
+
+
+def run_accounts_check(settings: Settings, environ: os._Environ[str] | dict[str, str], days: int) -> int:
+    """One line per account of the accounts file: `ok   account acme …` or `FAIL account beta: …`
+    (an unset key variable, a refused login or key, an unreachable server), never a key."""
+    from lightsms_pipeline.accounts import AccountsFileError, load_accounts
+
+    try:
+        accounts = load_accounts(settings.accounts_file, settings)
+    except AccountsFileError as exc:
+        print(f"FAIL {exc}")
+        return 1
+    print(f"endpoint: {settings.base_url}  accounts: {len(accounts)} ({settings.accounts_file})")
+    failed = []
+    for account in accounts:
+        who = f"account {account.name} (login {account.login})"
+        api_key = environ.get(account.api_key_env, "")
+        if not api_key:
+            print(
+                f"FAIL {who}: {account.api_key_env} is not set; export it with the account's API key "
+                f"(api_key_env in {settings.accounts_file})"
+            )
+            failed.append(account.name)
+            continue
+        lines: list[str] = []
+        source = f"login in {settings.accounts_file}"
+        if check_credentials(
+            account.settings, account.login, api_key, days, lines.append,
+            login_source=source, key_source=account.api_key_env,
+        ):  # fmt: skip
+            counts = "; ".join(line.removeprefix("ok   ") for line in lines)
+            print(f"ok   {who}: {counts}")
+        else:
+            print(f"FAIL {who}: {lines[-1].removeprefix('FAIL ')}")
+            failed.append(account.name)
+    if failed:
+        print(f"{len(failed)} of {len(accounts)} accounts failed: {', '.join(failed)}")
+        return 1
+    print(f"all {len(accounts)} accounts work.")
     return 0
 
 
@@ -193,8 +262,12 @@ def run_demo(data_dir: str | None, per_day: int, start: date, end: date) -> int:
     api_key = secrets.token_hex(16)  # a throw-away key: the simulator is the account
     with _simulator(per_day, None, api_key).start() as sim:
         # A dry run of the stop list: the demo shows what would be pushed, and pushes nothing.
+        # The simulator's one login is the account: an accounts file (several logins) is not used.
         settings = settings.replace(
-            base_url=sim.base_url, stop_list_sync="dry-run", **({"data_dir": data_dir} if data_dir else {})
+            base_url=sim.base_url,
+            stop_list_sync="dry-run",
+            accounts_file="",
+            **({"data_dir": data_dir} if data_dir else {}),
         )
         account = LightSMSResource.from_settings(settings, login=DEMO_LOGIN, api_key=api_key)
         job = build_definitions(settings, resources={"lightsms": account}).resolve_job_def(MAIN_JOB)
@@ -239,6 +312,7 @@ def run_dev(ui_port: int, simulator_port: int) -> int:
             "LIGHTSMS_LOGIN": DEMO_LOGIN,
             "LIGHTSMS_API_KEY": api_key,
         }
+        env["LIGHTSMS_ACCOUNTS_FILE"] = ""  # the simulator's one login, as in demo (empty: unset)
         env.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve()))
         ensure_instance_config(Path(env["DAGSTER_HOME"]))
         print(f"simulator at {sim.base_url}; Dagster UI at http://127.0.0.1:{ui_port}")

@@ -187,12 +187,15 @@ class LightSMSClient:
         retry: RetryPolicy | None = None,
         pool_size: int = 16,
         window: WindowPolicy | None = None,
+        credential_names: tuple[str, str] = ("LIGHTSMS_LOGIN", "LIGHTSMS_API_KEY"),
     ) -> None:
         if response_format not in ("json", "xml"):
             raise ValueError(f"response_format must be 'json' or 'xml', not {response_format!r}")
         self.base_url = base_url.rstrip("/")
         self.login = login
         self._api_key = api_key
+        # Where a refused login or key is fixed: the variables, or an account's entry (accounts.py).
+        self.credential_names = credential_names
         self.response_format: ResponseFormat = response_format
         self.retry = retry or RetryPolicy()
         self.window = window or WindowPolicy()
@@ -321,10 +324,11 @@ class LightSMSClient:
     def _api_error(self, code: int, window: str, endpoint: str = INCOMING_ENDPOINT) -> ApiError:
         meaning = describe_code(code)
         if code in AUTH_ERROR_CODES:
+            login_name, key_name = self.credential_names
             hint = {
-                6: "check LIGHTSMS_API_KEY (a fresh server timestamp did not help)",
-                7: "check LIGHTSMS_LOGIN",
-            }.get(code, "check LIGHTSMS_LOGIN and LIGHTSMS_API_KEY")
+                6: f"check {key_name} (a fresh server timestamp did not help)",
+                7: f"check {login_name}",
+            }.get(code, f"check {login_name} and {key_name}")
             return AuthenticationError(f"{meaning}; {hint}", endpoint=endpoint, window=window, code=code)
         return BadRequestError(meaning, endpoint=endpoint, window=window, code=code)
 

@@ -39,3 +39,26 @@ PARTITION_DATE_FORMAT = "%Y-%m-%d"  # daily partition keys and `date=` folders
 DEFAULT_BASE_URL = "https://www.lightsms.com"
 DEFAULT_TIMEZONE = "Europe/Vilnius"
 DEFAULT_REGION = "LT"
+
+# --- several accounts (LIGHTSMS_ACCOUNTS_FILE; README: Several accounts) -------------------------
+# Each account's names are today's single-account names with the account's slug added, so one
+# rule gives the asset key prefix, the group, the pool, the job, the schedules, the resources and
+# the data root of an account.
+ACCOUNT_NAME_PATTERN = r"[a-z][a-z0-9_]*"  # a slug: usable in keys, pools, job names and paths
+ACCOUNT_DIR_PREFIX = "account="  # <DATA_DIR>/account=<name>/ is the account's dataset root (Hive)
+ALL_ACCOUNTS_JOB = MAIN_JOB  # with several accounts, the job over every account's assets
+
+
+def account_data_dir(data_dir: str, name: str) -> str:
+    """`<DATA_DIR>/account=<name>`, for a local path and an fsspec URL (`s3://…`) alike."""
+    return f"{data_dir.rstrip('/')}/{ACCOUNT_DIR_PREFIX}{name}"
+
+
+def account_pool(name: str) -> str:
+    """The account's own concurrency pool: one account's backfill never waits for another's."""
+    return f"{POOL}/{name}"
+
+
+def account_scoped(base: str, name: str) -> str:
+    """`lightsms_job` -> `acme_lightsms_job`: the account's job, schedule, group or resource key."""
+    return f"{name}_{base}"

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from dagster import AssetSelection, Definitions, EnvVar, define_asset_job, in_process_executor
+from dagster import (
+    AssetsDefinition,
+    AssetSelection,
+    Definitions,
+    EnvVar,
+    ScheduleDefinition,
+    define_asset_job,
+    in_process_executor,
+)
 
+from lightsms_pipeline.accounts import load_accounts
 from lightsms_pipeline.assets import build_downstream_assets
 from lightsms_pipeline.assets.incoming import build_incoming_messages
+from lightsms_pipeline.assets.scope import SINGLE_ACCOUNT, AssetScope
 from lightsms_pipeline.assets.stop_list import build_stop_list_sync, opt_out_freshness
-from lightsms_pipeline.contract import INCOMING, MAIN_JOB, OPT_OUT_LIST
+from lightsms_pipeline.contract import ALL_ACCOUNTS_JOB, INCOMING, MAIN_JOB, OPT_OUT_LIST, account_scoped
 from lightsms_pipeline.partitions import daily_partitions
 from lightsms_pipeline.resources import LightSMSResource, ParquetDatasetResource
 from lightsms_pipeline.rules.loading import load_rules
@@ -20,44 +31,119 @@ from lightsms_pipeline.settings import API_KEY_VARIABLE, LOGIN_VARIABLE, Setting
 
 def build_definitions(settings: Settings, *, resources: Mapping[str, Any] | None = None) -> Definitions:
     """The code location for `settings`. `resources` replaces default resources by key (a test's
-    or the demo's LightSMS resource, say); the defaults read the credentials through `EnvVar`."""
+    or the demo's LightSMS resource, say); the defaults read the credentials through `EnvVar`.
+
+    Without `LIGHTSMS_ACCOUNTS_FILE` it is the one account of `LIGHTSMS_LOGIN`; with it, every
+    account of the file, each under its own key prefix, group, job, schedules, pool and data root
+    (README: Several accounts), plus one job over all of them."""
+    if not settings.accounts_file:
+        return _definitions(account_location(settings, SINGLE_ACCOUNT, single_account(settings)), resources)
+    accounts = load_accounts(settings.accounts_file, settings)
+    locations = [
+        account_location(
+            a.settings,
+            AssetScope.for_account(a.name),
+            LightSMSResource.from_settings(
+                a.settings,
+                login=a.login,
+                api_key=EnvVar(a.api_key_env),
+                login_source=f"the login of account {a.name} in {settings.accounts_file}",
+                key_source=a.api_key_env,
+            ),
+        )
+        for a in accounts
+    ]
+    jobs = [job for loc in locations for job in loc.jobs]
+    if len({(a.settings.timezone, a.settings.start_date) for a in accounts}) == 1:
+        # One job can run one partitions definition only: with accounts in different time zones
+        # or start dates, "all accounts" is the UI's selection of every group instead.
+        jobs.append(
+            define_asset_job(
+                ALL_ACCOUNTS_JOB,
+                selection=AssetSelection.all(),
+                description="Every account: fetch incoming SMS for the days and rebuild the datasets.",
+            )
+        )
+    merged = AccountLocation(
+        assets=[a for loc in locations for a in loc.assets],
+        jobs=jobs,
+        schedules=[s for loc in locations for s in loc.schedules],
+        resources={k: v for loc in locations for k, v in loc.resources.items()},
+    )
+    return _definitions(merged, resources)
+
+
+@dataclass(frozen=True)
+class AccountLocation:
+    """One account's part of the code location."""
+
+    assets: list[AssetsDefinition]
+    jobs: list[Any]  # define_asset_job's type is not exported by dagster
+    schedules: list[ScheduleDefinition]
+    resources: dict[str, Any]
+
+
+def account_location(settings: Settings, scope: AssetScope, lightsms: LightSMSResource) -> AccountLocation:
+    """The assets, job, schedules and resources of one account (`lightsms`), named in its
+    `scope`; the single account (`SINGLE_ACCOUNT`) gets exactly the names it always had."""
     partitions_def = daily_partitions(settings)
     rules = load_rules(settings.rules_path(), timezone=settings.timezone)
     assets = [
-        build_incoming_messages(settings, partitions_def, region=rules.default_region),
-        *build_downstream_assets(partitions_def, rules),
-        build_stop_list_sync(settings, rules),
+        build_incoming_messages(settings, partitions_def, rules.default_region, scope),
+        *build_downstream_assets(partitions_def, rules, scope),
+        build_stop_list_sync(settings, rules, scope),
     ]
     # The clock of sms-rules §8 needs these two refreshed: the UI shows when they fall behind.
     freshness = opt_out_freshness(settings)
+    fresh_keys = (scope.key(INCOMING), scope.key(OPT_OUT_LIST))
     assets = [
         a.map_asset_specs(lambda spec: spec.replace_attributes(freshness_policy=freshness))
-        if a.key.to_user_string() in (INCOMING, OPT_OUT_LIST)
+        if a.key in fresh_keys
         else a
         for a in assets
     ]
+    job_name = MAIN_JOB if scope.account is None else account_scoped(MAIN_JOB, scope.account)
     job = define_asset_job(
-        MAIN_JOB,
-        selection=AssetSelection.all(),
-        description="Fetch incoming SMS for the selected days and rebuild the datasets built on them.",
+        job_name,
+        selection=AssetSelection.all() if scope.account is None else AssetSelection.groups(scope.group),
+        description="Fetch incoming SMS for the selected days and rebuild the datasets built on them."
+        if scope.account is None
+        else f"Account {scope.account}: fetch incoming SMS for the selected days and rebuild its datasets.",
     )
-    return Definitions(
+    return AccountLocation(
         assets=assets,
+        jobs=[job],
+        schedules=build_schedules(settings, job_name, account=scope.account),
+        resources={
+            scope.lightsms_key: lightsms,
+            scope.dataset_key: ParquetDatasetResource(data_dir=settings.data_dir),
+        },
+    )
+
+
+def _definitions(location: AccountLocation, resources: Mapping[str, Any] | None) -> Definitions:
+    return Definitions(
+        assets=location.assets,
         # Steps run in the run's own process: a second Python start-up per run (~3 s here) buys
         # nothing when the fetching is threaded inside the one asset (benchmarks/RESULTS.md).
         executor=in_process_executor,
-        jobs=[job],
-        schedules=build_schedules(settings, MAIN_JOB),
-        resources={**default_resources(settings), **(resources or {})},
+        jobs=location.jobs,
+        schedules=location.schedules,
+        resources={**location.resources, **(resources or {})},
+    )
+
+
+def single_account(settings: Settings) -> LightSMSResource:
+    """The account of `LIGHTSMS_LOGIN` / `LIGHTSMS_API_KEY`, read by Dagster through `EnvVar`."""
+    return LightSMSResource.from_settings(
+        settings, login=EnvVar(LOGIN_VARIABLE), api_key=EnvVar(API_KEY_VARIABLE)
     )
 
 
 def default_resources(settings: Settings) -> dict[str, Any]:
     """The LightSMS account from `LIGHTSMS_LOGIN` / `LIGHTSMS_API_KEY` and the dataset."""
     return {
-        "lightsms": LightSMSResource.from_settings(
-            settings, login=EnvVar(LOGIN_VARIABLE), api_key=EnvVar(API_KEY_VARIABLE)
-        ),
+        "lightsms": single_account(settings),
         "dataset": ParquetDatasetResource(data_dir=settings.data_dir),
     }
 

@@ -10,7 +10,7 @@ from dagster import (
     schedule,
 )
 
-from lightsms_pipeline.contract import DAILY_SCHEDULE, INTRADAY_SCHEDULE
+from lightsms_pipeline.contract import DAILY_SCHEDULE, INTRADAY_SCHEDULE, account_scoped
 from lightsms_pipeline.settings import Settings
 
 # Dagster's documented run tags for a single-run backfill over a partition range (the UI's
@@ -43,11 +43,18 @@ def range_run_request(start: date, end: date, run_key: str) -> RunRequest:
     )
 
 
-def build_schedules(settings: Settings, job_name: str) -> list[ScheduleDefinition]:
+def build_schedules(
+    settings: Settings, job_name: str, *, account: str | None = None
+) -> list[ScheduleDefinition]:
+    """The daily and intraday schedules of `job_name`, in `settings.timezone`; an `account`'s
+    are named after it (`acme_lightsms_daily`), the single account's as they always were."""
     first_day = date.fromisoformat(settings.start_date)
 
+    def named(base: str) -> str:
+        return base if account is None else account_scoped(base, account)
+
     @schedule(
-        name=DAILY_SCHEDULE,
+        name=named(DAILY_SCHEDULE),
         job_name=job_name,
         cron_schedule=settings.daily_cron,
         execution_timezone=settings.timezone,
@@ -62,7 +69,7 @@ def build_schedules(settings: Settings, job_name: str) -> list[ScheduleDefinitio
         return range_run_request(start, end, run_key=f"daily-{end}")
 
     @schedule(
-        name=INTRADAY_SCHEDULE,
+        name=named(INTRADAY_SCHEDULE),
         job_name=job_name,
         cron_schedule=settings.intraday_cron,
         execution_timezone=settings.timezone,

@@ -3,13 +3,16 @@
 from dagster import AssetsDefinition, DailyPartitionsDefinition
 
 from lightsms_pipeline.assets.derived import build_daily_dataset
+from lightsms_pipeline.assets.scope import SINGLE_ACCOUNT, AssetScope
 from lightsms_pipeline.contract import CLASSIFIED, INCOMING
 from lightsms_pipeline.datasets.classified import classify_day
 from lightsms_pipeline.rules.classify import classified_schema
 from lightsms_pipeline.rules.model import Rules
 
 
-def build_classified_messages(partitions_def: DailyPartitionsDefinition, rules: Rules) -> AssetsDefinition:
+def build_classified_messages(
+    partitions_def: DailyPartitionsDefinition, rules: Rules, scope: AssetScope = SINGLE_ACCOUNT
+) -> AssetsDefinition:
     return build_daily_dataset(
         name=CLASSIFIED,
         upstream=INCOMING,
@@ -24,4 +27,5 @@ def build_classified_messages(partitions_def: DailyPartitionsDefinition, rules: 
         counted="possible_opt_out",
         partitions_def=partitions_def,
         rules=rules,
+        scope=scope,
     )

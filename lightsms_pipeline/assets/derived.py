@@ -22,30 +22,31 @@ from dagster import (
     asset,
 )
 
-from lightsms_pipeline.contract import GROUP
+from lightsms_pipeline.assets.scope import SINGLE_ACCOUNT, AssetScope
 from lightsms_pipeline.datasets.upstream import Written
 from lightsms_pipeline.errors import LightSMSError
 from lightsms_pipeline.presentation.previews import column_schema, table_preview
-from lightsms_pipeline.resources import ParquetDatasetResource
 from lightsms_pipeline.rules.model import Rules
 from lightsms_pipeline.storage import Dataset
 
 PREVIEW_ROWS = 5
 
 
-def derived_options(rules: Rules) -> dict[str, Any]:
-    """`@asset` options of every asset computed under the rules."""
+def derived_options(rules: Rules, scope: AssetScope = SINGLE_ACCOUNT) -> dict[str, Any]:
+    """`@asset` options of every asset computed under the rules, in the account's `scope`."""
     return {
-        "group_name": GROUP,
+        "group_name": scope.group,
         "code_version": rules.fingerprint()[:16],
         "automation_condition": AutomationCondition.eager(),
     }
 
 
-def _daily_options(partitions_def: DailyPartitionsDefinition, rules: Rules) -> dict[str, Any]:
+def _daily_options(
+    partitions_def: DailyPartitionsDefinition, rules: Rules, scope: AssetScope
+) -> dict[str, Any]:
     """`@asset` options of a daily derived dataset: one Parquet file per day, a backfill one run."""
     return {
-        **derived_options(rules),
+        **derived_options(rules, scope),
         "partitions_def": partitions_def,
         "backfill_policy": BackfillPolicy.single_run(),
         "kinds": {"parquet"},
@@ -53,7 +54,11 @@ def _daily_options(partitions_def: DailyPartitionsDefinition, rules: Rules) -> d
 
 
 def _daily_result(
-    context: AssetExecutionContext, store: Dataset, per_day: Callable[[date], Written], counted: str
+    context: AssetExecutionContext,
+    store: Dataset,
+    per_day: Callable[[date], Written],
+    counted: str,
+    label: str,
 ) -> MaterializeResult:
     """Run `per_day` over the run's days; rows per day in the metadata, a preview for one day."""
     days = [date.fromisoformat(k) for k in context.partition_keys]
@@ -61,7 +66,7 @@ def _daily_result(
         written = [(d, per_day(d)) for d in days]
     except LightSMSError as exc:
         # The message is the whole story (which day, which upstream); no stack trace needed.
-        raise Failure(description=f"{context.asset_key.to_user_string()}: {exc}") from None
+        raise Failure(description=f"{label}: {exc}") from None
     rows = sum(w.table.num_rows for _, w in written)
     meta: dict[str, Any] = {
         "dagster/row_count": rows,
@@ -85,18 +90,20 @@ def build_daily_dataset(
     counted: str,
     partitions_def: DailyPartitionsDefinition,
     rules: Rules,
+    scope: AssetScope = SINGLE_ACCOUNT,
 ) -> AssetsDefinition:
     """A daily asset whose day is `compute_day` of the same day of `upstream`."""
 
     @asset(
-        name=name,
-        deps=[upstream],
+        key=scope.key(name),
+        deps=[scope.key(upstream)],
         description=description,
         metadata={"dagster/column_schema": column_schema(schema)},
-        **_daily_options(partitions_def, rules),
+        required_resource_keys=scope.resource_keys(),
+        **_daily_options(partitions_def, rules, scope),
     )
-    def daily_dataset(context: AssetExecutionContext, dataset: ParquetDatasetResource) -> MaterializeResult:
-        store = dataset.get_dataset()
-        return _daily_result(context, store, lambda day: compute_day(store, day), counted)
+    def daily_dataset(context: AssetExecutionContext) -> MaterializeResult:
+        store = scope.dataset(context).get_dataset()
+        return _daily_result(context, store, lambda day: compute_day(store, day), counted, scope.label(name))
 
     return daily_dataset

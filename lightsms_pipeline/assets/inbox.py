@@ -3,13 +3,16 @@
 from dagster import AssetsDefinition, DailyPartitionsDefinition
 
 from lightsms_pipeline.assets.derived import build_daily_dataset
+from lightsms_pipeline.assets.scope import SINGLE_ACCOUNT, AssetScope
 from lightsms_pipeline.contract import CLASSIFIED, SUPPORT_INBOX
 from lightsms_pipeline.datasets.inbox import support_inbox_day
 from lightsms_pipeline.rules.inbox import support_inbox_schema
 from lightsms_pipeline.rules.model import Rules
 
 
-def build_support_inbox(partitions_def: DailyPartitionsDefinition, rules: Rules) -> AssetsDefinition:
+def build_support_inbox(
+    partitions_def: DailyPartitionsDefinition, rules: Rules, scope: AssetScope = SINGLE_ACCOUNT
+) -> AssetsDefinition:
     return build_daily_dataset(
         name=SUPPORT_INBOX,
         upstream=CLASSIFIED,
@@ -22,4 +25,5 @@ def build_support_inbox(partitions_def: DailyPartitionsDefinition, rules: Rules)
         counted="possible_opt_out",
         partitions_def=partitions_def,
         rules=rules,
+        scope=scope,
     )

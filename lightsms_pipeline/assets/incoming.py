@@ -23,10 +23,10 @@ from dagster import (
     asset,
 )
 
-from lightsms_pipeline.contract import GROUP, INCOMING, POOL
+from lightsms_pipeline.assets.scope import SINGLE_ACCOUNT, AssetScope
+from lightsms_pipeline.contract import INCOMING
 from lightsms_pipeline.ingest import DayResult, IngestOptions, ingest_days
 from lightsms_pipeline.presentation.previews import column_schema, records_table, table_preview
-from lightsms_pipeline.resources import LightSMSResource, ParquetDatasetResource
 from lightsms_pipeline.schema import incoming_schema
 from lightsms_pipeline.settings import Settings
 from lightsms_pipeline.storage import Dataset
@@ -48,17 +48,22 @@ A backfill is one run that fetches its days concurrently (`LIGHTSMS_PARALLELISM`
 
 
 def build_incoming_messages(
-    settings: Settings, partitions_def: DailyPartitionsDefinition, region: str
+    settings: Settings,
+    partitions_def: DailyPartitionsDefinition,
+    region: str,
+    scope: AssetScope = SINGLE_ACCOUNT,
 ) -> AssetsDefinition:
     schema = incoming_schema(settings.timezone)
+    key = scope.key(INCOMING)
 
     @asset(
-        name=INCOMING,
-        group_name=GROUP,
+        key=key,
+        group_name=scope.group,
         description=DESCRIPTION,
         partitions_def=partitions_def,
         backfill_policy=BackfillPolicy.single_run(),
-        pool=POOL,
+        pool=scope.pool,
+        required_resource_keys=scope.resource_keys(lightsms=True),
         kinds={"parquet"},
         code_version="1",
         metadata={"dagster/column_schema": column_schema(schema), "layout": INCOMING + "/date=YYYY-MM-DD/"},
@@ -73,25 +78,24 @@ def build_incoming_messages(
         if settings.run_retries
         else None,
         check_specs=[
-            AssetCheckSpec(CHECK_UNIQUE, asset=INCOMING, description="No id_sms appears twice in a day."),
+            AssetCheckSpec(CHECK_UNIQUE, asset=key, description="No id_sms appears twice in a day."),
             AssetCheckSpec(
                 CHECK_IN_DAY,
-                asset=INCOMING,
+                asset=key,
                 description="Every received_at falls inside the partition's provider-local day.",
             ),
             AssetCheckSpec(
                 CHECK_NOT_NULL,
-                asset=INCOMING,
+                asset=key,
                 description="id_sms, received_at, sender, text, account and fetched_at are never null.",
             ),
         ],
     )
-    def incoming_messages(
-        context: AssetExecutionContext, lightsms: LightSMSResource, dataset: ParquetDatasetResource
-    ) -> MaterializeResult:
+    def incoming_messages(context: AssetExecutionContext) -> MaterializeResult:
         days = [date.fromisoformat(k) for k in context.partition_keys]
+        lightsms = scope.lightsms(context)
         client = lightsms.get_client()
-        store = dataset.get_dataset()
+        store = scope.dataset(context).get_dataset()
         options = IngestOptions(
             account=lightsms.login,
             timezone=settings.timezone,
@@ -119,7 +123,7 @@ def build_incoming_messages(
             for r in landed:
                 context.log_event(
                     AssetMaterialization(
-                        asset_key=INCOMING,
+                        asset_key=key,
                         partition=r.day.isoformat(),
                         metadata={
                             "dagster/row_count": r.rows,
@@ -130,8 +134,8 @@ def build_incoming_messages(
             lines = [f"{r.day}: {r.error}" for r in failed]
             raise Failure(
                 description=(
-                    f"incoming_messages: {len(failed)} of {len(days)} days failed and kept their previous "
-                    f"files; {len(landed)} landed.\n" + "\n".join(lines[:MAX_LISTED])
+                    f"{scope.label(INCOMING)}: {len(failed)} of {len(days)} days failed and kept their "
+                    f"previous files; {len(landed)} landed.\n" + "\n".join(lines[:MAX_LISTED])
                 ),
                 metadata={"failed_days": ", ".join(str(r.day) for r in failed), **stats_md},
                 allow_retries=True,

@@ -3,28 +3,29 @@
 import base64
 from typing import Any
 
-from dagster import AssetsDefinition, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, MetadataValue, asset
 
 from lightsms_pipeline.assets.derived import derived_options
+from lightsms_pipeline.assets.scope import SINGLE_ACCOUNT, AssetScope
 from lightsms_pipeline.contract import CLASSIFIED, POLL_RESULTS
 from lightsms_pipeline.datasets.polls import write_poll_results
 from lightsms_pipeline.presentation.previews import table_preview
-from lightsms_pipeline.resources import ParquetDatasetResource
 from lightsms_pipeline.rules.model import Rules
 
 
-def build_poll_results(rules: Rules) -> AssetsDefinition:
+def build_poll_results(rules: Rules, scope: AssetScope = SINGLE_ACCOUNT) -> AssetsDefinition:
     @asset(
-        name=POLL_RESULTS,
-        deps=[CLASSIFIED],
+        key=scope.key(POLL_RESULTS),
+        deps=[scope.key(CLASSIFIED)],
+        required_resource_keys=scope.resource_keys(),
         kinds={"parquet"},
         description=(
             "Votes per poll and option (one vote per subscriber), with voters, superseded and invalid."
         ),
-        **derived_options(rules),
+        **derived_options(rules, scope),
     )
-    def poll_results(dataset: ParquetDatasetResource) -> MaterializeResult:
-        store = dataset.get_dataset()
+    def poll_results(context: AssetExecutionContext) -> MaterializeResult:
+        store = scope.dataset(context).get_dataset()
         written, png = write_poll_results(store, rules)
         meta: dict[str, Any] = {
             "dagster/row_count": written.table.num_rows,

@@ -13,6 +13,7 @@ from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
+    AssetExecutionContext,
     AssetsDefinition,
     Failure,
     FreshnessPolicy,
@@ -22,10 +23,10 @@ from dagster import (
 )
 
 from lightsms_pipeline.assets.derived import derived_options
-from lightsms_pipeline.contract import OPT_OUT_LIST, POOL, STOP_LIST_CLOCK_CHECK, STOP_LIST_SYNC
+from lightsms_pipeline.assets.scope import SINGLE_ACCOUNT, AssetScope
+from lightsms_pipeline.contract import OPT_OUT_LIST, STOP_LIST_CLOCK_CHECK, STOP_LIST_SYNC
 from lightsms_pipeline.datasets.upstream import MissingUpstreamError
 from lightsms_pipeline.presentation.previews import column_schema, table_preview
-from lightsms_pipeline.resources import LightSMSResource, ParquetDatasetResource
 from lightsms_pipeline.rules.model import Rules
 from lightsms_pipeline.rules.stop_list import ALREADY_LISTED, PUSHED, WOULD_PUSH, record_schema
 from lightsms_pipeline.settings import Settings
@@ -35,7 +36,9 @@ PREVIEW_ROWS = 10
 SHOWN_FAILURES = 3
 
 
-def build_stop_list_sync(settings: Settings, rules: Rules) -> AssetsDefinition:
+def build_stop_list_sync(
+    settings: Settings, rules: Rules, scope: AssetScope = SINGLE_ACCOUNT
+) -> AssetsDefinition:
     options = SyncOptions(
         mode=settings.stop_list_sync,
         timezone=rules.timezone,
@@ -46,9 +49,10 @@ def build_stop_list_sync(settings: Settings, rules: Rules) -> AssetsDefinition:
     limit = f"{settings.opt_out_max_delay_hours:g} h"
 
     @asset(
-        name=STOP_LIST_SYNC,
-        deps=[OPT_OUT_LIST],
-        pool=POOL,  # it calls LightSMS
+        key=scope.key(STOP_LIST_SYNC),
+        deps=[scope.key(OPT_OUT_LIST)],
+        pool=scope.pool,  # it calls LightSMS
+        required_resource_keys=scope.resource_keys(lightsms=True),
         kinds={"parquet"},
         description=(
             f"Opt-outs pushed to LightSMS's stop list (mode {settings.stop_list_sync!r}, "
@@ -60,7 +64,7 @@ def build_stop_list_sync(settings: Settings, rules: Rules) -> AssetsDefinition:
         check_specs=[
             AssetCheckSpec(
                 STOP_LIST_CLOCK_CHECK,
-                asset=STOP_LIST_SYNC,
+                asset=scope.key(STOP_LIST_SYNC),
                 description=(
                     f"No opt-out waits longer than {limit} (LIGHTSMS_OPT_OUT_MAX_DELAY_HOURS) since "
                     "its first_opted_out_at without reaching the stop list; fails in mode on, "
@@ -68,17 +72,15 @@ def build_stop_list_sync(settings: Settings, rules: Rules) -> AssetsDefinition:
                 ),
             )
         ],
-        **derived_options(rules),
+        **derived_options(rules, scope),
     )
-    def stop_list_sync(
-        lightsms: LightSMSResource, dataset: ParquetDatasetResource
-    ) -> Iterator[MaterializeResult]:
-        store = dataset.get_dataset()
-        client = lightsms.get_client() if options.mode != "off" else None
+    def stop_list_sync(context: AssetExecutionContext) -> Iterator[MaterializeResult]:
+        store = scope.dataset(context).get_dataset()
+        client = scope.lightsms(context).get_client() if options.mode != "off" else None
         try:
             outcome = sync_stop_list(store, client, options, datetime.now(UTC))
         except MissingUpstreamError as exc:
-            raise Failure(description=f"{STOP_LIST_SYNC}: {exc}") from None
+            raise Failure(description=f"{scope.label(STOP_LIST_SYNC)}: {exc}") from None
         yield MaterializeResult(
             metadata=_metadata(outcome, store.uri), check_results=[_clock(outcome, limit)]
         )
@@ -88,8 +90,9 @@ def build_stop_list_sync(settings: Settings, rules: Rules) -> AssetsDefinition:
             more = len(outcome.failures) - SHOWN_FAILURES
             raise Failure(
                 description=(
-                    f"{STOP_LIST_SYNC}: {len(outcome.failures)} number(s) did not reach the stop "
-                    f"list (the others are recorded): {shown}" + (f"; and {more} more" if more > 0 else "")
+                    f"{scope.label(STOP_LIST_SYNC)}: {len(outcome.failures)} number(s) did not reach "
+                    f"the stop list (the others are recorded): {shown}"
+                    + (f"; and {more} more" if more > 0 else "")
                 )
             )
 

@@ -1,22 +1,23 @@
 """The `opt_out_list` asset: who is opted out now, over all days, as Parquet and CSV."""
 
-from dagster import AssetsDefinition, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, MetadataValue, asset
 
 from lightsms_pipeline.assets.derived import derived_options
+from lightsms_pipeline.assets.scope import SINGLE_ACCOUNT, AssetScope
 from lightsms_pipeline.contract import CLASSIFIED, OPT_OUT_LIST
 from lightsms_pipeline.datasets.subscriptions import write_opt_out_list
 from lightsms_pipeline.presentation.previews import column_schema, table_preview
-from lightsms_pipeline.resources import ParquetDatasetResource
 from lightsms_pipeline.rules.model import Rules
 from lightsms_pipeline.rules.subscriptions import opt_out_schema
 
 PREVIEW_ROWS = 10
 
 
-def build_opt_out_list(rules: Rules) -> AssetsDefinition:
+def build_opt_out_list(rules: Rules, scope: AssetScope = SINGLE_ACCOUNT) -> AssetsDefinition:
     @asset(
-        name=OPT_OUT_LIST,
-        deps=[CLASSIFIED],
+        key=scope.key(OPT_OUT_LIST),
+        deps=[scope.key(CLASSIFIED)],
+        required_resource_keys=scope.resource_keys(),
         kinds={"parquet", "csv"},
         description=(
             "Subscribers whose latest opt-out/opt-in event is an opt-out, over all days, with the "
@@ -24,10 +25,10 @@ def build_opt_out_list(rules: Rules) -> AssetsDefinition:
             "CSV safe to open in a spreadsheet."
         ),
         metadata={"dagster/column_schema": column_schema(opt_out_schema(rules.timezone))},
-        **derived_options(rules),
+        **derived_options(rules, scope),
     )
-    def opt_out_list(dataset: ParquetDatasetResource) -> MaterializeResult:
-        store = dataset.get_dataset()
+    def opt_out_list(context: AssetExecutionContext) -> MaterializeResult:
+        store = scope.dataset(context).get_dataset()
         written = write_opt_out_list(store, rules)
         return MaterializeResult(
             metadata={

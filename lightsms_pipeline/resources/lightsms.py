@@ -8,7 +8,7 @@ from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
 
 from lightsms_pipeline.client import LightSMSClient, RetryPolicy, WindowPolicy
-from lightsms_pipeline.settings import Settings
+from lightsms_pipeline.settings import API_KEY_VARIABLE, LOGIN_VARIABLE, Settings
 
 _DEFAULTS = Settings()
 
@@ -31,16 +31,29 @@ class LightSMSResource(ConfigurableResource):  # type: ignore[type-arg]
     pool_size: int = _DEFAULTS.parallelism
     window_max_bytes: int = _DEFAULTS.window_max_bytes
     window_split_after_attempts: int = _DEFAULTS.window_split_after_attempts
+    # Where a refused login or key is fixed, named in the error (an account's own variable).
+    login_source: str = LOGIN_VARIABLE
+    key_source: str = API_KEY_VARIABLE
 
     _client: LightSMSClient | None = PrivateAttr(default=None)
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, login: Any, api_key: Any) -> LightSMSResource:
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        login: Any,
+        api_key: Any,
+        login_source: str = LOGIN_VARIABLE,
+        key_source: str = API_KEY_VARIABLE,
+    ) -> LightSMSResource:
         """The account with the transport `settings`; `login`/`api_key` as `EnvVar` in a
         deployment (the demo passes its throw-away simulator key as a plain value)."""
         return cls(
             login=login,
             api_key=api_key,
+            login_source=login_source,
+            key_source=key_source,
             base_url=settings.base_url,
             response_format=settings.response_format,
             max_attempts=settings.max_attempts,
@@ -71,5 +84,6 @@ class LightSMSResource(ConfigurableResource):  # type: ignore[type-arg]
                 window=WindowPolicy(
                     max_bytes=self.window_max_bytes, split_after_attempts=self.window_split_after_attempts
                 ),
+                credential_names=(self.login_source, self.key_source),
             )
         return self._client

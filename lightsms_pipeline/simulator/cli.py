@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from lightsms_pipeline.contract import DEFAULT_TIMEZONE
+from lightsms_pipeline.errors import ConfigurationError
 from lightsms_pipeline.simulator.faults import FaultPlan
 from lightsms_pipeline.simulator.server import SimulatorServer
 from lightsms_pipeline.simulator.traffic import Traffic
@@ -21,14 +23,26 @@ def run_simulator_cli(
     login: str,
     api_key: str,
     host: str = "127.0.0.1",
+    accounts: Sequence[str] = (),
 ) -> None:
-    """Serve until Ctrl-C: `days` days of history ending today (all history when days <= 0)."""
+    """Serve until Ctrl-C: `days` days of history ending today (all history when days <= 0).
+
+    `accounts` are more logins to serve, each `LOGIN:API_KEY`, each with its own key, stop list
+    and traffic (seed `seed + n` for the n-th, so their messages differ)."""
+    extra = [parse_account(text) for text in accounts]
     timezone = DEFAULT_TIMEZONE
     today = datetime.now(ZoneInfo(timezone)).date()
     start = today - timedelta(days=days - 1) if days > 0 else None
     traffic = Traffic(seed=seed, per_day=per_day, start=start, timezone=timezone)
     plan = FaultPlan.parse(faults) if faults else None
-    server = SimulatorServer(traffic, login=login, api_key=api_key, host=host, port=port, faults=plan).start()
+    server = SimulatorServer(traffic, login=login, api_key=api_key, host=host, port=port, faults=plan)
+    for n, (extra_login, extra_key) in enumerate(extra, 1):
+        server.add_login(
+            extra_login,
+            extra_key,
+            Traffic(seed=seed + n, per_day=per_day, start=start, timezone=timezone),
+        )
+    server.start()
     try:
         # The key is the user's own, but keys are never printed: a placeholder stands in for it.
         print(
@@ -37,9 +51,20 @@ def run_simulator_cli(
             "LIGHTSMS_API_KEY=<the key you passed with --api-key>",
             flush=True,
         )
+        for n, (extra_login, _) in enumerate(extra, 1):
+            note = f"also serving login {extra_login} (seed {seed + n}; key: the one after its colon)"
+            print(note, flush=True)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
         pass
     finally:
         server.stop()
+
+
+def parse_account(text: str) -> tuple[str, str]:
+    """`LOGIN:API_KEY` of `--account`; the message never repeats the key."""
+    login, sep, api_key = text.partition(":")
+    if not sep or not login or not api_key:
+        raise ConfigurationError("--account takes LOGIN:API_KEY (both non-empty)")
+    return login, api_key

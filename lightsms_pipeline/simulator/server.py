@@ -116,8 +116,75 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class SimulatedLogin:
+    """One LightSMS account the simulator serves: its login and key, its traffic, its stop list,
+    and the cache of its encoded days. A server serves one at first and more through
+    `SimulatorServer.add_login`, each answering only to its own login and key."""
+
+    def __init__(self, login: str, api_key: str, traffic: Traffic) -> None:
+        self.login = login
+        self.api_key = api_key
+        self._traffic = traffic
+        self.stop_list = StopList()  # the account's stop list (find_on_stop.php, add2stop.php)
+        self._bodies: OrderedDict[tuple[date, ResponseFormat], Reply] = OrderedDict()
+        self._window_bodies: OrderedDict[tuple[datetime, datetime, ResponseFormat], Reply] = OrderedDict()
+        self._bodies_lock = threading.Lock()
+
+    def __repr__(self) -> str:  # never the API key
+        return f"SimulatedLogin(login={self.login!r})"
+
+    @property
+    def traffic(self) -> Traffic:
+        return self._traffic
+
+    @traffic.setter
+    def traffic(self, traffic: Traffic) -> None:
+        with self._bodies_lock:
+            self._traffic = traffic
+            self._bodies.clear()
+            self._window_bodies.clear()
+
+    def window_reply(self, start: datetime, end: datetime, fmt: ResponseFormat) -> Reply:
+        """A finished window's answer, encoded once (a million-message day is asked in windows)."""
+        key = (start, end, fmt)
+        with self._bodies_lock:
+            cached = self._window_bodies.get(key)
+            if cached is not None:
+                self._window_bodies.move_to_end(key)
+                return cached
+            traffic = self._traffic
+        reply = messages_reply(traffic.window(start, end), fmt)
+        with self._bodies_lock:
+            if traffic is self._traffic:
+                self._window_bodies[key] = reply
+                while len(self._window_bodies) > _BODY_CACHE_ENTRIES:
+                    self._window_bodies.popitem(last=False)
+        return reply
+
+    def day_reply(self, day: date, fmt: ResponseFormat) -> Reply | None:
+        """A whole finished day, encoded once; None when the day has no messages."""
+        key = (day, fmt)
+        with self._bodies_lock:
+            cached = self._bodies.get(key)
+            if cached is not None:
+                self._bodies.move_to_end(key)
+                return cached
+            traffic = self._traffic
+        messages = traffic.day_messages(day)
+        if not messages:
+            return None
+        reply = messages_reply(messages, fmt)
+        with self._bodies_lock:
+            if traffic is self._traffic:
+                self._bodies[key] = reply
+                while len(self._bodies) > _BODY_CACHE_ENTRIES:
+                    self._bodies.popitem(last=False)
+        return reply
+
+
 class SimulatorServer:
-    """A LightSMS look-alike serving `traffic` over real HTTP in a background thread."""
+    """A LightSMS look-alike serving `traffic` over real HTTP in a background thread; more
+    accounts (logins) through `add_login`."""
 
     def __init__(
         self,
@@ -135,9 +202,8 @@ class SimulatorServer:
         now: Callable[[], datetime] | None = None,
         max_messages_per_answer: int | None = None,
     ) -> None:
-        self._traffic = traffic if traffic is not None else Traffic()
-        self.login = login
-        self._api_key = api_key
+        self._primary = SimulatedLogin(login, api_key, traffic if traffic is not None else Traffic())
+        self._logins: dict[str, SimulatedLogin] = {login: self._primary}
         self.host = host
         self._port = port
         self.faults = faults
@@ -148,10 +214,7 @@ class SimulatorServer:
         self.max_messages_per_answer = max_messages_per_answer
         self._now = now if now is not None else _utc_now
         self.stats = SimulatorStats()
-        self.stop_list = StopList()  # the account's stop list (find_on_stop.php, add2stop.php)
         self.already_listed_code = ALREADY_EXISTS  # add2stop.php's answer for a listed number
-        self._bodies: OrderedDict[tuple[date, ResponseFormat], Reply] = OrderedDict()
-        self._window_bodies: OrderedDict[tuple[datetime, datetime, ResponseFormat], Reply] = OrderedDict()
         self._bodies_lock = threading.Lock()
         self._canned: dict[str | None, Reply] = {}
         self._httpd: _HTTPServer | None = None
@@ -220,15 +283,40 @@ class SimulatorServer:
     # -- state -----------------------------------------------------------------------------
 
     @property
+    def login(self) -> str:
+        """The first account's login (the one given to the constructor)."""
+        return self._primary.login
+
+    @property
     def traffic(self) -> Traffic:
-        return self._traffic
+        return self._primary.traffic
 
     @traffic.setter
     def traffic(self, traffic: Traffic) -> None:
-        with self._bodies_lock:
-            self._traffic = traffic
-            self._bodies.clear()
-            self._window_bodies.clear()
+        self._primary.traffic = traffic
+
+    @property
+    def stop_list(self) -> StopList:
+        """The first account's stop list (find_on_stop.php, add2stop.php)."""
+        return self._primary.stop_list
+
+    @stop_list.setter
+    def stop_list(self, stop_list: StopList) -> None:
+        self._primary.stop_list = stop_list
+
+    def add_login(self, login: str, api_key: str, traffic: Traffic | None = None) -> SimulatedLogin:
+        """Serve another account: its own key, traffic (default: the first account's, so seed it
+        differently for distinct messages) and stop list. Answer styles, faults and the clock
+        are the server's, shared by every login."""
+        if login in self._logins:
+            raise ValueError(f"the simulator already serves login {login!r}")
+        added = SimulatedLogin(login, api_key, traffic if traffic is not None else self.traffic)
+        self._logins[login] = added
+        return added
+
+    def login_state(self, login: str) -> SimulatedLogin:
+        """The account served for `login` (its traffic and stop list, for tests to compare)."""
+        return self._logins[login]
 
     @property
     def log(self) -> list[dict[str, str]]:
@@ -244,7 +332,7 @@ class SimulatorServer:
 
     def local_now(self) -> datetime:
         """The server's clock as a naive local time in the traffic's time zone."""
-        return datetime.fromtimestamp(self.now_epoch(), self._traffic.tz).replace(tzinfo=None)
+        return datetime.fromtimestamp(self.now_epoch(), self.traffic.tz).replace(tzinfo=None)
 
     def serve_body(
         self,
@@ -281,6 +369,8 @@ class SimulatorServer:
     def reply(self, endpoint: str, params: dict[str, str], fault: FaultKind | None) -> Reply:
         """The answer to one request to a known endpoint, after any fault was chosen."""
         fmt = response_format(params)
+        # An unknown login is answered as the first account's (error 7: invalid login).
+        served = self._logins.get(params.get("login", ""), self._primary)
         if fault is not None and self.faults is not None:
             injected = fault_reply(fault, fmt, self.faults.retry_after_seconds)
             if injected is not None:
@@ -293,20 +383,23 @@ class SimulatorServer:
             return stop_list_answer(
                 endpoint,
                 params,
-                self._account(),
-                self.stop_list,
+                self._account(served),
+                served.stop_list,
                 now_epoch=self.now_epoch(),
-                local_now=self.local_now().strftime(API_DATETIME_FORMAT),
+                local_now=self._local_now(served).strftime(API_DATETIME_FORMAT),
                 already_listed_code=self.already_listed_code,
             )
         request = Request(endpoint, params, self.now_epoch())
-        return answer(request, self._account(), self._traffic, self._day_reply, self._window_reply)
+        return answer(request, self._account(served), served.traffic, served.day_reply, served.window_reply)
 
-    def _account(self) -> Account:
+    def _local_now(self, served: SimulatedLogin) -> datetime:
+        return datetime.fromtimestamp(self.now_epoch(), served.traffic.tz).replace(tzinfo=None)
+
+    def _account(self, served: SimulatedLogin) -> Account:
         # Built per request: tests change the answer styles of a running server.
         return Account(
-            login=self.login,
-            api_key=self._api_key,
+            login=served.login,
+            api_key=served.api_key,
             timestamp_window_seconds=self.timestamp_window_seconds,
             error_code_style=self.error_code_style,
             empty_style=self.empty_style,
@@ -318,45 +411,14 @@ class SimulatorServer:
     ) -> None:
         """Encode the answers of finished `from`/`to` windows ahead of a benchmark."""
         for start, end in windows:
-            if self._traffic.window(start, end):
+            if self.traffic.window(start, end):
                 self._window_reply(start, end, fmt)
 
     def _window_reply(self, start: datetime, end: datetime, fmt: ResponseFormat) -> Reply:
-        """A finished window's answer, encoded once (a million-message day is asked in windows)."""
-        key = (start, end, fmt)
-        with self._bodies_lock:
-            cached = self._window_bodies.get(key)
-            if cached is not None:
-                self._window_bodies.move_to_end(key)
-                return cached
-            traffic = self._traffic
-        reply = messages_reply(traffic.window(start, end), fmt)
-        with self._bodies_lock:
-            if traffic is self._traffic:
-                self._window_bodies[key] = reply
-                while len(self._window_bodies) > _BODY_CACHE_ENTRIES:
-                    self._window_bodies.popitem(last=False)
-        return reply
+        return self._primary.window_reply(start, end, fmt)
 
     def _day_reply(self, day: date, fmt: ResponseFormat) -> Reply | None:
-        """A whole finished day, encoded once; None when the day has no messages."""
-        key = (day, fmt)
-        with self._bodies_lock:
-            cached = self._bodies.get(key)
-            if cached is not None:
-                self._bodies.move_to_end(key)
-                return cached
-            traffic = self._traffic
-        messages = traffic.day_messages(day)
-        if not messages:
-            return None
-        reply = messages_reply(messages, fmt)
-        with self._bodies_lock:
-            if traffic is self._traffic:
-                self._bodies[key] = reply
-                while len(self._bodies) > _BODY_CACHE_ENTRIES:
-                    self._bodies.popitem(last=False)
-        return reply
+        return self._primary.day_reply(day, fmt)
 
 
 class _HTTPServer(ThreadingHTTPServer):
