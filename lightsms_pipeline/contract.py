@@ -39,3 +39,7 @@ PARTITION_DATE_FORMAT = "%Y-%m-%d"  # daily partition keys and `date=` folders
 DEFAULT_BASE_URL = "https://www.lightsms.com"
 DEFAULT_TIMEZONE = "Europe/Vilnius"
 DEFAULT_REGION = "LT"
+
+# --- the sender cache (sender_cache.py) ----------------------------------------------------------
+SENDER_CACHE_FOLDER = "_cache"  # under a local data dir; `_` keeps dataset readers out of it
+SENDER_CACHE_FILE = "sender_e164.sqlite"
