@@ -13,11 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from conftest import JAN_15
+from pipeline import Pipeline
 
 from lightsms_pipeline.client import LightSMSClient
-from lightsms_pipeline.contract import SENDER_CACHE_FILE, SENDER_CACHE_FOLDER
+from lightsms_pipeline.contract import INCOMING, SENDER_CACHE_FILE, SENDER_CACHE_FOLDER
 from lightsms_pipeline.normalize import to_incoming_table
 from lightsms_pipeline.phones import clear_cache
 from lightsms_pipeline.responses import RawMessages
@@ -134,3 +136,28 @@ def test_a_day_with_no_phone_numbers_writes_no_cache_file(tmp_path: Path) -> Non
     cache = SenderCache(str(tmp_path / "cache"))
     assert normalized(raw, cache)["sender_e164"].to_pylist() == [None]
     assert not (tmp_path / "cache").exists()
+
+
+def test_a_materialization_keeps_its_senders_for_the_next_run(pipeline: Pipeline, data_dir: Path) -> None:
+    assert pipeline.materialize(JAN_15).success
+    cache = SenderCache(str(data_dir / SENDER_CACHE_FOLDER))
+    day = pq.read_table(data_dir / INCOMING / f"date={JAN_15}" / "part-0.parquet")
+    assert stored(cache) == {
+        s: e
+        for s, e in zip(day["sender"].to_pylist(), day["sender_e164"].to_pylist(), strict=True)
+        if s.isdigit()
+    }
+    sender = next(s for s in day["sender"].to_pylist() if s.isdigit())
+    with sqlite3.connect(cache.path) as db:  # a verdict only the cache can know
+        db.execute("UPDATE senders SET e164 = '+10000000000' WHERE sender = ?", (sender,))
+    clear_cache()  # the next run's process knows nothing but the file
+    assert pipeline.materialize(JAN_15).success
+    again = pq.read_table(data_dir / INCOMING / f"date={JAN_15}" / "part-0.parquet")
+    assert set(again.filter(pa.compute.equal(again["sender"], sender))["sender_e164"].to_pylist()) == {
+        "+10000000000"
+    }
+
+
+def test_a_salted_pipeline_keeps_no_sender_cache(pipeline: Pipeline, data_dir: Path) -> None:
+    assert pipeline.with_settings(sender_hash_salt="pepper").materialize(JAN_15).success
+    assert (data_dir / INCOMING).exists() and not (data_dir / SENDER_CACHE_FOLDER).exists()
