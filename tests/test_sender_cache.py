@@ -7,6 +7,7 @@ without any cache (the process's own cache emptied before each reading).
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from datetime import UTC, datetime
@@ -23,7 +24,7 @@ from lightsms_pipeline.contract import INCOMING, SENDER_CACHE_FILE, SENDER_CACHE
 from lightsms_pipeline.normalize import to_incoming_table
 from lightsms_pipeline.phones import clear_cache
 from lightsms_pipeline.responses import RawMessages
-from lightsms_pipeline.sender_cache import SenderCache, current_version
+from lightsms_pipeline.sender_cache import COMPACT_AFTER, SenderCache, current_version
 from lightsms_pipeline.settings import Settings
 
 FETCHED_AT = datetime(2025, 1, 16, 3, 0, tzinfo=UTC)
@@ -37,8 +38,22 @@ def normalized(raw: RawMessages, cache: SenderCache | None) -> pa.Table:
 
 
 def stored(cache: SenderCache) -> dict[str, str | None]:
+    """Every verdict the file holds for LT, read without the module under test."""
+    verdicts: dict[str, str | None] = {}
     with sqlite3.connect(cache.path) as db:
-        return dict(db.execute("SELECT sender, e164 FROM senders WHERE region = 'LT'").fetchall())
+        for (blob,) in db.execute("SELECT verdicts FROM batches WHERE region = 'LT' ORDER BY id"):
+            verdicts.update(json.loads(blob))
+    return verdicts
+
+
+def poison(cache: SenderCache, sender: str, e164: str) -> None:
+    """Give `sender` a verdict only the cache can know."""
+    with sqlite3.connect(cache.path) as db:
+        for batch_id, blob in db.execute("SELECT id, verdicts FROM batches").fetchall():
+            verdicts = json.loads(blob)
+            if sender in verdicts:
+                verdicts[sender] = e164
+                db.execute("UPDATE batches SET verdicts = ? WHERE id = ?", (json.dumps(verdicts), batch_id))
 
 
 @pytest.fixture
@@ -67,8 +82,7 @@ def test_a_stored_verdict_is_used_instead_of_parsing_the_sender_again(
     cache = SenderCache(str(tmp_path / "cache"))
     normalized(cold_day, cache)
     sender = next(s for s in cold_day.sender.to_pylist() if s.isdigit())
-    with sqlite3.connect(cache.path) as db:  # a verdict only the cache can know
-        db.execute("UPDATE senders SET e164 = '+10000000000' WHERE sender = ?", (sender,))
+    poison(cache, sender, "+10000000000")
     table = normalized(cold_day, cache)
     assert set(table.filter(pa.compute.equal(table["sender"], sender))["sender_e164"].to_pylist()) == {
         "+10000000000"
@@ -81,7 +95,9 @@ def test_another_phonenumbers_version_empties_the_cache(cold_day: RawMessages, t
     old.store("LT", {s: "+10000000000" for s in cold_day.sender.to_pylist()})  # all wrong, if read
     current = SenderCache(directory)
     assert current.version == current_version() != old.version
-    assert current.lookup("LT", cold_day.sender.to_pylist()) == {}  # a reader ignores them
+    known: dict[str, str | None] = {}
+    current.read_into(known, "LT")
+    assert known == {}  # a reader ignores them
     assert normalized(cold_day, current).equals(normalized(cold_day, None))
     assert "+10000000000" not in stored(current).values()  # the first writer emptied them
     with sqlite3.connect(current.path) as db:
@@ -148,8 +164,7 @@ def test_a_materialization_keeps_its_senders_for_the_next_run(pipeline: Pipeline
         if s.isdigit()
     }
     sender = next(s for s in day["sender"].to_pylist() if s.isdigit())
-    with sqlite3.connect(cache.path) as db:  # a verdict only the cache can know
-        db.execute("UPDATE senders SET e164 = '+10000000000' WHERE sender = ?", (sender,))
+    poison(cache, sender, "+10000000000")
     clear_cache()  # the next run's process knows nothing but the file
     assert pipeline.materialize(JAN_15).success
     again = pq.read_table(data_dir / INCOMING / f"date={JAN_15}" / "part-0.parquet")
@@ -161,3 +176,41 @@ def test_a_materialization_keeps_its_senders_for_the_next_run(pipeline: Pipeline
 def test_a_salted_pipeline_keeps_no_sender_cache(pipeline: Pipeline, data_dir: Path) -> None:
     assert pipeline.with_settings(sender_hash_salt="pepper").materialize(JAN_15).success
     assert (data_dir / INCOMING).exists() and not (data_dir / SENDER_CACHE_FOLDER).exists()
+
+
+def test_many_batches_are_merged_into_one_keeping_every_verdict(tmp_path: Path) -> None:
+    cache = SenderCache(str(tmp_path / "cache"))
+    for n in range(COMPACT_AFTER + 3):
+        cache.store("LT", {f"3706000{n:04d}": f"+3706000{n:04d}", f"86000{n:04d}": None})
+    cache.store("LV", {"37121234567": "+37121234567"})
+    with sqlite3.connect(cache.path) as db:
+        batches = db.execute(
+            "SELECT region, count(*) FROM batches GROUP BY region ORDER BY region"
+        ).fetchall()
+    assert batches[0][1] < COMPACT_AFTER and batches[1] == ("LV", 1)
+    assert stored(cache) == {
+        **{f"3706000{n:04d}": f"+3706000{n:04d}" for n in range(COMPACT_AFTER + 3)},
+        **{f"86000{n:04d}": None for n in range(COMPACT_AFTER + 3)},
+    }
+    clear_cache()
+    known: dict[str, str | None] = {}
+    cache.read_into(known, "LT")
+    assert known == stored(cache)
+
+
+def test_a_process_reads_only_what_others_stored_since_it_last_read(tmp_path: Path) -> None:
+    clear_cache()
+    cache = SenderCache(str(tmp_path / "cache"))
+    cache.store("LT", {"37061234567": "+37061234567"})  # its own: already in its phones cache
+    known: dict[str, str | None] = {}
+    cache.read_into(known, "LT")
+    assert known == {}
+    with sqlite3.connect(cache.path) as db:  # another process's batch
+        db.execute(
+            "INSERT INTO batches (region, verdicts) VALUES ('LT', ?)", (json.dumps({"861234568": None}),)
+        )
+    cache.read_into(known, "LT")
+    assert known == {"861234568": None}
+    known.clear()
+    cache.read_into(known, "LT")  # nothing new since
+    assert known == {}
