@@ -22,6 +22,7 @@ from lightsms_pipeline.errors import LightSMSError
 from lightsms_pipeline.normalize import to_incoming_table
 from lightsms_pipeline.privacy import pseudonymize_senders
 from lightsms_pipeline.schema import REQUIRED_INCOMING_COLUMNS
+from lightsms_pipeline.sender_cache import SenderCache
 from lightsms_pipeline.storage import Dataset
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ class IngestOptions:
     run_id: str = ""
     # On a retry of the same run, days whose file this run already wrote are kept, not re-fetched.
     resume: bool = False
+    # Senders' E.164 numbers kept between runs (`Settings.sender_cache_dir`); "" for none.
+    sender_cache_dir: str = ""
 
 
 def check_partition(table: pa.Table, day: date, tz: str) -> PartitionFindings:
@@ -98,6 +101,7 @@ def ingest_day(
         fetched_at=fetched_at,
         endpoint=INCOMING_ENDPOINT,
         window=day.isoformat(),
+        sender_cache=SenderCache(options.sender_cache_dir) if options.sender_cache_dir else None,
     )
     if options.sender_hash_salt:
         table = pseudonymize_senders(table, options.sender_hash_salt)

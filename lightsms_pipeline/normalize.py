@@ -16,6 +16,7 @@ from lightsms_pipeline.errors import MalformedResponseError
 from lightsms_pipeline.phones import senders_to_e164
 from lightsms_pipeline.responses import RawMessages
 from lightsms_pipeline.schema import incoming_schema
+from lightsms_pipeline.sender_cache import SenderCache
 
 DATE_FORMAT = API_DATETIME_FORMAT
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
@@ -106,12 +107,14 @@ def to_incoming_table(
     fetched_at: datetime,
     endpoint: str = "incoming.php",
     window: str = "",
+    sender_cache: SenderCache | None = None,
 ) -> pa.Table:
     """Type, sort and de-duplicate one response's messages into the `incoming_messages` schema.
 
     The same `id_sms` twice (overlapping windows, an XML body repeating a record) is kept once
     when both copies are identical; two different messages under one id are refused, since
-    picking one would silently lose the other.
+    picking one would silently lose the other. `sender_cache` keeps senders' E.164 numbers
+    between runs (`Settings.sender_cache_dir`); it never changes a result.
     """
     schema = incoming_schema(timezone)
     n = len(raw)
@@ -121,7 +124,7 @@ def to_incoming_table(
             raw.id_sms,
             received_at,
             raw.sender,
-            senders_to_e164(raw.sender, region) if n else pa.array([], pa.string()),
+            senders_to_e164(raw.sender, region, sender_cache) if n else pa.array([], pa.string()),
             raw.phone,
             raw.prefix,
             raw.text,

@@ -25,6 +25,7 @@ from phonenumbers.phonenumberutil import (
 )
 
 from lightsms_pipeline.contract import DEFAULT_REGION
+from lightsms_pipeline.sender_cache import SenderCache, forget_read
 
 CACHE_LIMIT = 1_000_000  # distinct (region, sender) pairs kept before the cache starts afresh
 _KEEP_UNSTRIPPED = (
@@ -52,8 +53,10 @@ def to_e164(sender: str, region: str = DEFAULT_REGION) -> str | None:
 
 
 def clear_cache() -> None:
-    """Forget every sender (benchmarks measure a cold day with it)."""
+    """Forget every sender, and what was read of the cache dir: the state of a new process
+    (benchmarks measure a cold day with it)."""
     _cache.clear()
+    forget_read()
 
 
 def _remember(known: dict[str, str | None], sender: str, e164: str | None) -> str | None:
@@ -113,20 +116,38 @@ def international_number(digits: str) -> PhoneNumber | None:
     return number
 
 
-def senders_to_e164(senders: pa.Array, region: str) -> pa.StringArray:
-    """Vectorised `to_e164`: each distinct sender is looked up once, parsed once ever."""
+def senders_to_e164(senders: pa.Array, region: str, cache: SenderCache | None = None) -> pa.StringArray:
+    """Vectorised `to_e164`: each distinct sender is looked up once, parsed once ever (in this
+    process; with `cache`, once for as long as the cache keeps its version)."""
     encoded = pc.dictionary_encode(senders)
     distinct = encoded.dictionary.to_pylist()
     known = _cache.setdefault(region, {})
     mapped = [known.get(s, _UNSEEN) for s in distinct]
     unseen = [s for s, m in zip(distinct, mapped, strict=True) if m is _UNSEEN]
     if unseen:
-        found = dict(zip(unseen, _parse_many(unseen, region), strict=True))
+        found = _verdicts(unseen, region, cache, known)
         mapped = [
             _remember(known, s, found[s]) if m is _UNSEEN else m
             for s, m in zip(distinct, mapped, strict=True)
         ]
     return pc.take(pa.array(mapped, pa.string()), encoded.indices)  # type: ignore[return-value]
+
+
+def _verdicts(
+    senders: list[str], region: str, cache: SenderCache | None, known: dict[str, str | None]
+) -> dict[str, str | None]:
+    """The E.164 (or None) of each of `senders`, none of them in `known` (the process's cache of
+    `region`): first from what `cache` holds that this process has not read yet (added to
+    `known`), the rest parsed and stored there. Only senders of digits are stored: any other is
+    no phone number, which `_international_digits` tells at once."""
+    if cache is None:
+        return dict(zip(senders, _parse_many(senders, region), strict=True))
+    cache.read_into(known, region)
+    found = {s: known[s] for s in senders if s in known}
+    missing = [s for s in senders if s not in found]
+    parsed = dict(zip(missing, _parse_many(missing, region), strict=True))
+    cache.store(region, {s: e for s, e in parsed.items() if _international_digits(s) is not None})
+    return {**found, **parsed}
 
 
 def _parse_many(senders: list[str], region: str) -> list[str | None]:

@@ -21,6 +21,7 @@ from typing import Any
 import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.json as pa_json
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 
@@ -30,6 +31,14 @@ _ASCII_NUMBER = re.compile(r"[0-9]+")
 # One message of a JSON body as Arrow reads it: absent or null fields come out null.
 _RECORD = pa.struct([pa.field(name, pa.string()) for name in ("date", "sender", "phone", "prefix", "text")])
 _JSON_BLANKS = b" \t\n\r"  # the only whitespace JSON allows between tokens
+# The fast path's readers (`_records_read_by_arrow`): the top level by msgspec, each member's
+# value kept as its raw bytes; the records by Arrow's JSON reader, straight into columns.
+_MEMBERS = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_RECORD_SCHEMA = pa.schema(list(_RECORD))
+_ARROW_PARSE = pa_json.ParseOptions(explicit_schema=_RECORD_SCHEMA, unexpected_field_behavior="error")
+_ARROW_MAX_BLOCK = 2**31 - 2  # Arrow's block size is an int32, and the records must fit one block
+# No message is shorter than this: what is shorter is no record, and never reaches Arrow.
+_SHORTEST_RECORD = len(b'{"date":"","sender":"","text":""}')
 
 
 class ResponseProblem(ValueError):
@@ -160,6 +169,70 @@ def _refusing_bad_json() -> Iterator[None]:
 
 
 def _parse_json(body: bytes) -> RawMessages | ApiErrorCode:
+    fast = _records_read_by_arrow(body)
+    return fast if fast is not None else _parse_json_exact(body)
+
+
+def _records_read_by_arrow(body: bytes) -> RawMessages | None:
+    """The messages of a plain, compact answer, read without a Python object per field; None for
+    any body this path cannot vouch for, which `_parse_json_exact` then reads or refuses.
+
+    A day of messages is what PHP's `json_encode` writes: `{"<id>":{...},"<id>":{...}}`. msgspec
+    reads the top level, keeping each message's JSON as its raw bytes; Arrow's JSON reader turns
+    those, one per line, into the five string columns. Every check the exact path makes holds
+    here, or the body is handed back:
+    - an id named twice: msgspec keeps the last, so the body must be exactly as long as the
+      members kept, written compactly (`{` + `"id":raw` joined by `,` + `}`). A dropped member,
+      a blank between tokens or an escaped id all make it longer;
+    - a field named twice (escaped or not), a value that is no string, an unknown field: Arrow
+      refuses them; a missing or null date, sender or text: checked below;
+    - no `null` reaches Arrow: pyarrow 26's reader crashes on a first row of `null` (other
+      values that are no object it refuses). A member shorter than the shortest possible
+      record (`null`, `true`, `{}`...) hands the body back first. The records are read as one
+      block, so a line break inside a record (a blank JSON allows) cannot split it;
+    - lone surrogates (`\\ud800`): Arrow refuses them; invalid UTF-8: msgspec refuses it in the
+      ids, Arrow only in places (`\\xc0\\xaf` inside a text passes its reader), so the columns
+      of a body that is not plain ASCII (PHP's answers are) are validated as UTF-8;
+    - ids that are not ASCII decimal digits (`error` among them): the exact path words them.
+    """
+    try:
+        members = _MEMBERS.decode(body)
+    except (ValueError, RecursionError):  # msgspec's DecodeError, UnicodeDecodeError
+        return None
+    n = len(members)
+    if not n:
+        return None
+    ids = list(members)
+    raws = list(members.values())
+    sizes = list(map(len, raws))
+    if min(sizes) < _SHORTEST_RECORD or len(body) != 1 + 4 * n + sum(map(len, ids)) + sum(sizes):
+        return None
+    lines = b"\n".join(raws)
+    if len(lines) >= _ARROW_MAX_BLOCK:
+        return None
+    one_block = pa_json.ReadOptions(use_threads=False, block_size=len(lines) + 1)
+    try:
+        table = pa_json.read_json(pa.BufferReader(lines), one_block, _ARROW_PARSE)
+    except Exception:  # ArrowInvalid, or a UnicodeDecodeError pyarrow meets wording the bad bytes
+        return None
+    columns = {field.name: pa.concat_arrays(table.column(field.name).chunks) for field in _RECORD}
+    if any(columns[name].null_count for name in REQUIRED_FIELDS):
+        return None
+    if not body.isascii():
+        try:
+            table.validate(full=True)
+        except pa.ArrowInvalid:
+            return None
+    id_column = pa.array(ids, pa.string())
+    if not pc.all(pc.ascii_is_decimal(id_column)).as_py():
+        return None
+    return RawMessages(id_column, **columns)  # type: ignore[arg-type]
+
+
+def _parse_json_exact(body: bytes) -> RawMessages | ApiErrorCode:
+    """Any JSON body, read as `json.loads` would but keeping repeated keys, and refused with the
+    reason when it is no answer of messages or error: the reference `_records_read_by_arrow`
+    is held to, and the path of every body it hands back."""
     with _refusing_bad_json():
         data = _decode(body)
         if not _kept_every_member(body, data):

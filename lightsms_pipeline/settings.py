@@ -23,7 +23,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from lightsms_pipeline.contract import DEFAULT_BASE_URL, DEFAULT_TIMEZONE, PARTITION_DATE_FORMAT
+from lightsms_pipeline.contract import (
+    DEFAULT_BASE_URL,
+    DEFAULT_TIMEZONE,
+    PARTITION_DATE_FORMAT,
+    SENDER_CACHE_FOLDER,
+)
 from lightsms_pipeline.errors import ConfigurationError
 
 ENV_PREFIX = "LIGHTSMS_"
@@ -69,6 +74,9 @@ class Settings(BaseModel):
     # Several LightSMS accounts (lightsms_pipeline/accounts.py); empty: the one account of
     # LIGHTSMS_LOGIN / LIGHTSMS_API_KEY, with today's asset keys and layout.
     accounts_file: str = ""
+    # Senders' E.164 numbers kept between runs (sender_cache.py): "" for the default place,
+    # "off" for none; see `sender_cache_dir`.
+    cache_dir: str = ""
 
     @field_validator("timezone")
     @classmethod
@@ -106,6 +114,23 @@ class Settings(BaseModel):
     def salt(self) -> str:
         """The hash salt's value, for the code that hashes; empty when hashing is off."""
         return self.sender_hash_salt.get_secret_value()
+
+    def sender_cache_dir(self) -> str | None:
+        """Where senders' E.164 numbers outlive a run, or None for no such cache.
+
+        `LIGHTSMS_CACHE_DIR`, else `<LIGHTSMS_DATA_DIR>/_cache` when the data dir is local (a
+        folder Arrow and Spark skip when they read the datasets). None with `off`, for a remote
+        data dir unless the variable names a local folder, and always with a hash salt: the
+        cache holds numbers, and salted datasets hold only their hashes, so a cache would keep
+        numbers that the published data does not.
+        """
+        if self.salt or self.cache_dir == "off":
+            return None
+        if self.cache_dir:
+            return self.cache_dir
+        if "://" in self.data_dir and not self.data_dir.startswith("file://"):
+            return None
+        return f"{self.data_dir.removeprefix('file://').rstrip('/')}/{SENDER_CACHE_FOLDER}"
 
     def rules_path(self) -> str | None:
         """The rules file: `LIGHTSMS_RULES_FILE`, else `./rules.yaml` when present, else none

@@ -104,6 +104,7 @@ def build_incoming_messages(
             sender_hash_salt=settings.salt,
             run_id=context.run.run_id,
             resume=context.retry_number > 0,
+            sender_cache_dir=settings.sender_cache_dir() or "",
         )
         before = client.stats.snapshot()
         started = time.monotonic()
