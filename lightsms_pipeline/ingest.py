@@ -65,6 +65,9 @@ class IngestOptions:
     run_id: str = ""
     # On a retry of the same run, days whose file this run already wrote are kept, not re-fetched.
     resume: bool = False
+    # Processes that ingest, this one included (LIGHTSMS_WORKER_PROCESSES, resolved); 1: threads
+    # in this process only, the path every run took before workers existed.
+    worker_processes: int = 1
 
 
 def check_partition(table: pa.Table, day: date, tz: str) -> PartitionFindings:
@@ -86,10 +89,17 @@ def check_partition(table: pa.Table, day: date, tz: str) -> PartitionFindings:
 
 
 def ingest_day(
-    client: LightSMSClient, dataset: Dataset, day: date, options: IngestOptions, fetched_at: datetime
+    client: LightSMSClient,
+    dataset: Dataset,
+    day: date,
+    options: IngestOptions,
+    fetched_at: datetime,
+    *,
+    windows: bool = True,
 ) -> DayResult:
-    """Fetch, normalize and atomically write one day; raises the client's typed errors."""
-    raw = client.fetch_day(day)
+    """Fetch, normalize and atomically write one day; raises the client's typed errors (and,
+    with `windows=False`, `DayTooLarge` for a day to be fetched in windows)."""
+    raw = client.fetch_day(day, windows=windows)
     table = to_incoming_table(
         raw,
         account=options.account,
@@ -99,6 +109,11 @@ def ingest_day(
         endpoint=INCOMING_ENDPOINT,
         window=day.isoformat(),
     )
+    return write_day(dataset, day, table, options)
+
+
+def write_day(dataset: Dataset, day: date, table: pa.Table, options: IngestOptions) -> DayResult:
+    """Pseudonymize (with a salt), tag with the run, write atomically and check one day's table."""
     if options.sender_hash_salt:
         table = pseudonymize_senders(table, options.sender_hash_salt)
     if options.run_id:
@@ -117,7 +132,7 @@ def _result(day: date, table: pa.Table, path: str, options: IngestOptions) -> Da
     )
 
 
-def _written_by_this_run(dataset: Dataset, day: date, options: IngestOptions) -> DayResult | None:
+def written_by_this_run(dataset: Dataset, day: date, options: IngestOptions) -> DayResult | None:
     if not (options.resume and options.run_id and dataset.has_partition(INCOMING, day)):
         return None
     table = dataset.read_partition(INCOMING, day)
@@ -140,10 +155,14 @@ def ingest_days(
     its `DayResult`, never raised, so the caller decides how the whole run ends.
     """
     fetched_at = datetime.now(UTC)
+    if options.worker_processes > 1 and options.parallelism > 1 and days:
+        from lightsms_pipeline.ingest_processes import ingest_days_in_processes  # it imports this module
+
+        return ingest_days_in_processes(client, dataset, days, options, fetched_at, on_done=on_done)
 
     def one(day: date) -> DayResult:
         try:
-            result = _written_by_this_run(dataset, day, options) or ingest_day(
+            result = written_by_this_run(dataset, day, options) or ingest_day(
                 client, dataset, day, options, fetched_at
             )
         except LightSMSError as exc:

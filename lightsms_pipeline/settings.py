@@ -66,6 +66,11 @@ class Settings(BaseModel):
     # this many times in a row, is fetched in from/to windows instead (client.WindowPolicy).
     window_max_bytes: Annotated[int, Field(ge=1)] = 64 * 1024 * 1024
     window_split_after_attempts: Annotated[int, Field(ge=1)] = 3
+    # Processes that fetch, normalize and write days (and a huge day's windows): the run's own
+    # process plus `worker_processes - 1` workers; 0 or 1 is threads in one process only.
+    # `auto` is one per core, capped (ingest_pool.worker_processes_for), used only for work
+    # big enough to pay for a worker's start-up.
+    worker_processes: Annotated[int, Field(ge=0, le=64)] | Literal["auto"] = "auto"
 
     @field_validator("timezone")
     @classmethod
