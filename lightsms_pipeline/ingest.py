@@ -73,8 +73,7 @@ class IngestOptions:
 def check_partition(table: pa.Table, day: date, tz: str) -> PartitionFindings:
     """The partition invariants: ids unique, every message inside the day, required values set."""
     ids = table["id_sms"]
-    counts = pa.table({"id_sms": ids}).group_by("id_sms").aggregate([("id_sms", "count")])
-    dupes = counts.filter(pc.greater(counts["id_sms_count"], 1))["id_sms"].to_pylist()
+    dupes = [] if ids_ascending(ids) else duplicate_ids(ids)
     zone = ZoneInfo(tz)
     start = datetime(day.year, day.month, day.day, tzinfo=zone)
     end = datetime.fromordinal(day.toordinal() + 1).replace(tzinfo=zone)
@@ -86,6 +85,26 @@ def check_partition(table: pa.Table, day: date, tz: str) -> PartitionFindings:
     outside = table.filter(pc.invert(pc.fill_null(inside, False)))["id_sms"].to_pylist()
     nulls = tuple(c for c in REQUIRED_INCOMING_COLUMNS if table[c].null_count)
     return PartitionFindings(tuple(dupes), tuple(outside), nulls)
+
+
+def ids_ascending(ids: pa.ChunkedArray | pa.Array) -> bool:
+    """Whether each id is a greater number than the one before it, compared as (length,
+    digits): then none repeats. LightSMS lists a day by id, mostly in time order, so this
+    linear check (35 ms for a million ids) spares the hash aggregation of `duplicate_ids`
+    (0.4-1 s) on nearly every day."""
+    if len(ids) < 2:
+        return True
+    lengths = pc.utf8_length(ids)
+    before, after = ids[:-1], ids[1:]
+    longer = pc.less(lengths[:-1], lengths[1:])
+    greater = pc.and_(pc.equal(lengths[:-1], lengths[1:]), pc.less(before, after))
+    return bool(pc.all(pc.or_(longer, greater)).as_py())
+
+
+def duplicate_ids(ids: pa.ChunkedArray | pa.Array) -> list[str]:
+    """The ids that appear more than once."""
+    counts = pa.table({"id_sms": ids}).group_by("id_sms", use_threads=False).aggregate([("id_sms", "count")])
+    return counts.filter(pc.greater(counts["id_sms_count"], 1))["id_sms"].to_pylist()  # type: ignore[no-any-return]
 
 
 def ingest_day(

@@ -31,13 +31,14 @@ from datetime import date, datetime
 from typing import TypeAlias
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from lightsms_pipeline.client import INCOMING_ENDPOINT, ClientSpec, DayTooLarge, LightSMSClient
 from lightsms_pipeline.errors import LightSMSError
 from lightsms_pipeline.ingest import (
     DayResult,
     IngestOptions,
+    duplicate_ids,
+    ids_ascending,
     ingest_day,
     write_day,
     written_by_this_run,
@@ -213,6 +214,7 @@ class _Run:
         options: IngestOptions,
         fetched_at: datetime,
         on_done: Callable[[DayResult], None] | None,
+        local_slots: int | None,
     ) -> None:
         self.client = client
         self.dataset = dataset
@@ -227,6 +229,9 @@ class _Run:
         self.processes = min(options.worker_processes, options.parallelism)
         self.per_worker = max(1, options.parallelism // self.processes)
         self.local_slots = max(1, options.parallelism - self.per_worker * (self.processes - 1))
+        if local_slots is not None:
+            self.local_slots = local_slots
+        self.remote_alive = 0
         self.threads: list[threading.Thread] = []
         self.workers = ExitStack()
         self.starter: threading.Thread | None = None
@@ -252,31 +257,44 @@ class _Run:
             self.handle(task, outcome)
 
     def remote_slot(self, slot: RemoteSlot[Task, tuple[Outcome, StatsDelta]]) -> None:
+        served = 0
         try:
             if slot.wait_ready():
-                self._serve_remote(slot)
+                served = self._serve_remote(slot)
         finally:
             slot.close()
+            log.info("worker process %s: %d tasks served on one of its slots", slot.pid, served)
+            with self.lock:
+                self.remote_alive -= 1
+                orphaned = self.remote_alive == 0 and self.local_slots == 0
+            if orphaned:  # no worker left and none here: this process takes the rest
+                self.spawn(self.local_slot)
 
-    def _serve_remote(self, slot: RemoteSlot[Task, tuple[Outcome, StatsDelta]]) -> None:
+    def _serve_remote(self, slot: RemoteSlot[Task, tuple[Outcome, StatsDelta]]) -> int:
+        """Feed the worker's slot until the work is done (or the worker is gone); the number
+        of tasks it served."""
+        served = 0
         while (task := self.work.take()) is not None:
             if self.skipped(task):
                 continue
             if not slot.send(task):
                 self.work.put_back(task)  # the worker is gone; the task never reached it
-                return
+                return served
+            served += 1
             try:
                 outcome, delta = slot.result(_describe(task))
             except WorkerDiedError as exc:
                 self.failed(task, exc)
-                return
+                return served
             except Exception as exc:
                 self.failed(task, exc)
                 continue
             self.client.stats.add(
                 requests=delta[0], retries=delta[1], timestamp_calls=delta[2], seconds=delta[3]
             )
+            log.debug("%s: served by worker process %s", _describe(task), slot.pid)
             self.handle(task, outcome)
+        return served
 
     def start_workers(self) -> None:
         """Start the worker processes once, on a thread of its own: the slots here keep
@@ -307,7 +325,11 @@ class _Run:
             )
         except Exception:
             log.exception("could not start worker processes; ingesting in this process only")
+            if self.local_slots == 0:
+                self.spawn(self.local_slot)
             return
+        with self.lock:
+            self.remote_alive += len(slots)
         for slot in slots:
             self.spawn(self.remote_slot, slot)
 
@@ -373,7 +395,8 @@ class _Run:
         assembly.parts = []
         try:
             table = pa.concat_tables(parts)
-            if not _joined_in_order(parts) or pc.count_distinct(table["id_sms"]).as_py() != table.num_rows:
+            ids = table["id_sms"]
+            if not _joined_in_order(parts) or not (ids_ascending(ids) or not duplicate_ids(ids)):
                 log.info("%s: its windows do not join in order; fetching the day in one process", day)
                 return ingest_day(self.client, self.dataset, day, self.options, self.fetched_at)
             return write_day(self.dataset, day, table, self.options)
@@ -407,12 +430,16 @@ def ingest_days_in_processes(
     fetched_at: datetime,
     *,
     on_done: Callable[[DayResult], None] | None = None,
+    local_slots: int | None = None,
 ) -> list[DayResult]:
     """`ingest_days` over `options.worker_processes` processes sharing `options.parallelism`
-    requests in flight; results in day order, errors per day."""
-    run = _Run(client, dataset, days, options, fetched_at, on_done)
+    requests in flight; results in day order, errors per day.
+
+    `local_slots` overrides how many tasks this process runs itself (0: every task goes to a
+    worker, as tests want; this process takes over only if no worker is left)."""
+    run = _Run(client, dataset, days, options, fetched_at, on_done, local_slots)
     with run.workers:
-        if len(days) >= MIN_DAYS_FOR_WORKERS:
+        if len(days) >= MIN_DAYS_FOR_WORKERS or run.local_slots == 0:
             run.start_workers()
         for _ in range(run.local_slots):
             run.spawn(run.local_slot)

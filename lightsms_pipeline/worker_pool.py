@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 # The directory holding the `lightsms_pipeline` package, put first on a worker's path.
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])
+_OWN_PREFIX = "LIGHTSMS_"
 # `auto` is one process per core, at most this many: past it the run's own process (Dagster's
 # bookkeeping, assembling windowed days) and the provider's limits gain nothing.
 MAX_AUTO_PROCESSES = 4
@@ -165,10 +166,10 @@ def worker_slots(
     """
     started: list[subprocess.Popen[bytes]] = []
     slots: list[RemoteSlot[T, R]] = []
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [_PACKAGE_ROOT, os.environ.get("PYTHONPATH")])),
-    }
+    path = os.pathsep.join(filter(None, [_PACKAGE_ROOT, os.environ.get("PYTHONPATH")]))
+    # A worker reads no setting from its environment: the credentials and the salt (which the
+    # run's process may hold as variables, for Dagster's EnvVar) are left out of it.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_OWN_PREFIX)} | {"PYTHONPATH": path}
     try:
         for _ in range(processes):
             pairs = [socket.socketpair() for _ in range(threads)]
@@ -189,13 +190,19 @@ def worker_slots(
             slots.extend(RemoteSlot(conn, process) for conn in conns)
         yield slots
     finally:
+        # A worker ends once its slots are closed; its interpreter's exit (a few hundred ms) is
+        # waited for on a thread of its own, not by the run.
         for process in started:
-            try:
-                process.wait(timeout=_JOIN_SECONDS)
-            except subprocess.TimeoutExpired:
-                log.warning("worker process %s did not stop; killing it", process.pid)
-                process.kill()
-                process.wait()
+            threading.Thread(target=_reap, args=(process,), name="lightsms-reap", daemon=True).start()
+
+
+def _reap(process: subprocess.Popen[bytes]) -> None:
+    try:
+        process.wait(timeout=_JOIN_SECONDS)
+    except subprocess.TimeoutExpired:
+        log.warning("worker process %s did not stop; killing it", process.pid)
+        process.kill()
+        process.wait()
 
 
 def _worker_main(fds: list[int]) -> None:
