@@ -98,7 +98,12 @@ def test_days_and_windows_ingested_by_workers_equal_the_one_process_files(
     # The workers' requests are counted by the run's client, as the asset reports them.
     assert client.stats.since(before).requests == server.stats.requests
     for a, b in zip(one, spread, strict=True):
-        assert (a.day, a.rows, a.distinct_senders, a.findings) == (b.day, b.rows, b.distinct_senders, b.findings)
+        assert (a.day, a.rows, a.distinct_senders, a.findings) == (
+            b.day,
+            b.rows,
+            b.distinct_senders,
+            b.findings,
+        )
         mine, theirs = pq.read_table(part_path(tmp_path / "one", a.day)), pq.read_table(b.path)
         assert theirs.schema.metadata[RUN_ID_KEY.encode()] == b"run-1"
         assert theirs.schema == mine.schema
@@ -193,6 +198,10 @@ def test_workers_get_the_key_and_salt_through_their_pipe_not_argv_or_environment
 def test_worker_processes_auto_is_one_per_core_capped_and_off_below_two() -> None:
     cores = len(os.sched_getaffinity(0))
     assert resolve_worker_processes("auto") == max(1, min(cores, MAX_AUTO_PROCESSES))
-    assert (resolve_worker_processes(0), resolve_worker_processes(1), resolve_worker_processes(3)) == (1, 1, 3)
+    assert (resolve_worker_processes(0), resolve_worker_processes(1), resolve_worker_processes(3)) == (
+        1,
+        1,
+        3,
+    )
     assert Settings.from_env({}).worker_processes == "auto"
     assert Settings.from_env({"LIGHTSMS_WORKER_PROCESSES": "2"}).worker_processes == 2
