@@ -146,7 +146,7 @@ def test_a_worker_killed_with_sigkill_fails_only_the_days_it_held(
     ingest_days(client, Dataset(tmp_path), days, options(1))  # also sets the client's clock offset
     before = {d: part_path(tmp_path, d).read_bytes() for d in days}
     server.stats.reset()
-    server.faults = FaultPlan(latency_ms=4000)  # the worker's two slots each hold a day for 4 s
+    server.faults = FaultPlan(latency_ms=2000)  # the worker's two slots each hold a day for 2 s
     killed: list[int] = []
 
     def kill_once_both_days_are_asked() -> None:
@@ -172,6 +172,23 @@ def test_a_worker_killed_with_sigkill_fails_only_the_days_it_held(
             assert part_path(tmp_path, result.day).read_bytes() == before[result.day]
         else:  # taken over by this process once no worker was left
             assert result.ok, result.error
+
+
+def test_a_retry_in_workers_keeps_the_days_this_run_already_wrote_without_asking_again(
+    tmp_path: Path, server: SimulatorServer, client: LightSMSClient
+) -> None:
+    days = DAYS[:4]
+    in_workers(client, tmp_path, days[:2])  # run-1 wrote two days, then failed
+    written = {d: part_path(tmp_path, d).read_bytes() for d in days[:2]}
+    server.stats.reset()
+
+    retried = ingest_days_in_processes(
+        client, Dataset(tmp_path), days, options(2, resume=True), datetime.now(UTC), local_slots=0
+    )
+
+    assert all(r.ok for r in retried) and [r.rows > 0 for r in retried] == [True] * 4
+    assert sorted(p["date"] for p in server.log) == [d.isoformat() for d in days[2:]]
+    assert all(part_path(tmp_path, d).read_bytes() == written[d] for d in days[:2])
 
 
 def test_workers_get_the_key_and_salt_through_their_pipe_not_argv_or_environment(
