@@ -17,6 +17,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -105,6 +106,9 @@ def measure(port: int, workers: str) -> dict[str, Any]:
             wall, cpu = time.perf_counter() - started, time.process_time() - cpu
             stats = client.stats.snapshot()
         peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        for thread in threading.enumerate():  # the workers are reaped there, after the clock stopped
+            if thread.name == "lightsms-reap":
+                thread.join()
         workers_peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         if result.error is not None:
             raise result.error
