@@ -187,6 +187,11 @@ class _Work:
             self._open += len(follow_ups) - 1
             self._cond.notify_all()
 
+    @property
+    def done(self) -> bool:
+        with self._cond:
+            return self._open == 0
+
     def wait_done(self) -> None:
         with self._cond:
             while self._open:
@@ -228,10 +233,18 @@ class _Run:
         self.lock = threading.Lock()
         self.processes = min(options.worker_processes, options.parallelism)
         self.per_worker = max(1, options.parallelism // self.processes)
-        self.local_slots = max(1, options.parallelism - self.per_worker * (self.processes - 1))
+        # This process's share of the slots once workers run; until then (and for a run too
+        # small for workers) it runs all `parallelism` of them itself.
+        self.local_share = max(1, options.parallelism - self.per_worker * (self.processes - 1))
+        self.local_slots = options.parallelism
         if local_slots is not None:
-            self.local_slots = local_slots
-        self.remote_alive = 0
+            self.local_share = self.local_slots = local_slots
+        # At most `parallelism` requests in flight, whoever holds them: local slots over their
+        # allowance retire after their task, a ready worker slot waits for room.
+        self.capacity = threading.Condition(self.lock)
+        self.local_allowed = self.local_slots
+        self.local_active = 0
+        self.remote_active = 0
         self.threads: list[threading.Thread] = []
         self.workers = ExitStack()
         self.starter: threading.Thread | None = None
@@ -245,30 +258,57 @@ class _Run:
         thread.start()
         return thread
 
+    def spawn_local(self) -> None:
+        with self.capacity:
+            self.local_active += 1
+        self.spawn(self.local_slot)
+
     def local_slot(self) -> None:
-        while (task := self.work.take()) is not None:
-            if self.skipped(task):
-                continue
-            try:
-                outcome = run_task(self.local, task)
-            except Exception as exc:
-                self.failed(task, exc)
-                continue
-            self.handle(task, outcome)
+        try:
+            while True:
+                with self.capacity:
+                    if self.local_active > self.local_allowed:  # a worker's slot takes over
+                        self.local_active -= 1
+                        self.capacity.notify_all()
+                        return
+                task = self.work.take()
+                if task is None:
+                    break
+                if self.skipped(task):
+                    continue
+                try:
+                    outcome = run_task(self.local, task)
+                except Exception as exc:
+                    self.failed(task, exc)
+                    continue
+                self.handle(task, outcome)
+        except BaseException:
+            log.exception("a slot of this process stopped")
+        with self.capacity:
+            self.local_active -= 1
+            self.capacity.notify_all()
 
     def remote_slot(self, slot: RemoteSlot[Task, tuple[Outcome, StatsDelta]]) -> None:
         served = 0
+        active = False
         try:
             if slot.wait_ready():
+                with self.capacity:
+                    while self.local_active + self.remote_active >= self.options.parallelism:
+                        self.capacity.wait()
+                    self.remote_active += 1
+                active = True
                 served = self._serve_remote(slot)
         finally:
             slot.close()
             log.info("worker process %s: %d tasks served on one of its slots", slot.pid, served)
-            with self.lock:
-                self.remote_alive -= 1
-                orphaned = self.remote_alive == 0 and self.local_slots == 0
-            if orphaned:  # no worker left and none here: this process takes the rest
-                self.spawn(self.local_slot)
+            with self.capacity:
+                self.remote_active -= active
+                self.local_allowed += 1  # this process takes the slot back (a dead worker's)
+                refill = self.local_active < self.local_allowed
+                self.capacity.notify_all()
+            if refill and not self.work.done:
+                self.spawn_local()
 
     def _serve_remote(self, slot: RemoteSlot[Task, tuple[Outcome, StatsDelta]]) -> int:
         """Feed the worker's slot until the work is done (or the worker is gone); the number
@@ -325,11 +365,13 @@ class _Run:
             )
         except Exception:
             log.exception("could not start worker processes; ingesting in this process only")
-            if self.local_slots == 0:
-                self.spawn(self.local_slot)
+            with self.capacity:
+                self.local_allowed = self.options.parallelism
+            for _ in range(self.options.parallelism - self.local_active):
+                self.spawn_local()
             return
-        with self.lock:
-            self.remote_alive += len(slots)
+        with self.capacity:
+            self.local_allowed = self.local_share
         for slot in slots:
             self.spawn(self.remote_slot, slot)
 
@@ -436,13 +478,13 @@ def ingest_days_in_processes(
     requests in flight; results in day order, errors per day.
 
     `local_slots` overrides how many tasks this process runs itself (0: every task goes to a
-    worker, as tests want; this process takes over only if no worker is left)."""
+    worker, as tests want; this process takes a slot back for each worker slot that ends)."""
     run = _Run(client, dataset, days, options, fetched_at, on_done, local_slots)
     with run.workers:
         if len(days) >= MIN_DAYS_FOR_WORKERS or run.local_slots == 0:
             run.start_workers()
         for _ in range(run.local_slots):
-            run.spawn(run.local_slot)
+            run.spawn_local()
         run.work.wait_done()
         if run.starter is not None:
             run.starter.join()
