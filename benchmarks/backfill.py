@@ -200,9 +200,12 @@ def run_pipeline(
     return _measured(account, dagster_command(days), workdir, env)
 
 
-def run_child(account: Account, kind: str, days: list[date], workdir: Path) -> Run:
+def run_child(
+    account: Account, kind: str, days: list[date], workdir: Path, extra_env: dict[str, str] | None = None
+) -> Run:
     module = [sys.executable, "-m", "benchmarks.backfill"]
-    return _measured(account, [*module, f"--{kind}-child", days[0].isoformat(), str(len(days))], workdir, {})
+    command = [*module, f"--{kind}-child", days[0].isoformat(), str(len(days))]
+    return _measured(account, command, workdir, extra_env or {})
 
 
 # --- the three clients, each run as `python -m benchmarks.backfill --<kind>-child FIRST COUNT` -------
@@ -285,11 +288,17 @@ def ingest_child(days: list[date]) -> None:
     from lightsms_pipeline.ingest import IngestOptions, ingest_days
     from lightsms_pipeline.settings import Settings
     from lightsms_pipeline.storage import Dataset
+    from lightsms_pipeline.worker_pool import resolve_worker_processes
 
     base, login, api_key = _credentials()
     settings = Settings.from_env()
     with LightSMSClient(base, login, api_key, pool_size=settings.parallelism) as client:
-        options = IngestOptions(account=login, timezone=settings.timezone, parallelism=settings.parallelism)
+        options = IngestOptions(
+            account=login,
+            timezone=settings.timezone,
+            parallelism=settings.parallelism,
+            worker_processes=resolve_worker_processes(settings.worker_processes),
+        )
         results = ingest_days(client, Dataset(settings.data_dir), days, options)
     failed = [r for r in results if not r.ok]
     if failed:
@@ -346,7 +355,10 @@ def run(quick: bool, baseline_days: int | None, log: Any = print) -> Table:
                 runs["empty_home"].append(run_pipeline(account, days, workdir, instance_env=empty_home))
                 if postgres:
                     runs["postgres"].append(run_pipeline(account, days, workdir, instance_env=postgres))
+                    on_one = {**postgres, **ONE_PROCESS}
+                    runs["postgres_one"].append(run_pipeline(account, days, workdir, instance_env=on_one))
                 runs["ingest"].append(run_child(account, "ingest", days, workdir))
+                runs["ingest_one"].append(run_child(account, "ingest", days, workdir, ONE_PROCESS))
                 runs["floor"].append(run_child(account, "floor", days, workdir))
             log(f"backfill: baseline over {len(base_days)} days, one after the other (~0.2 s a day)")
             runs["baseline"].append(run_child(account, "baseline", base_days, workdir))
@@ -360,7 +372,9 @@ def run(quick: bool, baseline_days: int | None, log: Any = print) -> Table:
     return table
 
 
-_REPEATED = ("pipeline", "empty_home", "postgres", "ingest", "floor")
+_REPEATED = ("pipeline", "empty_home", "postgres", "postgres_one", "ingest", "ingest_one", "floor")
+# The path before worker processes, measured in the same run: threads in one process.
+ONE_PROCESS = {"LIGHTSMS_WORKER_PROCESSES": "1"}
 
 
 def _table(
@@ -410,7 +424,17 @@ def _table(
             + (f" ({settings})" if settings else ""),
             "postgres",
         )
-    add("the pipeline's code without Dagster: `ingest_days` in a plain process", "ingest")
+        add(
+            "the same on PostgreSQL in one process (LIGHTSMS_WORKER_PROCESSES=1: the path before worker "
+            "processes)",
+            "postgres_one",
+        )
+    add(
+        "the pipeline's code without Dagster: `ingest_days` in a plain process "
+        "(LIGHTSMS_WORKER_PROCESSES=auto)",
+        "ingest",
+    )
+    add("the same in one process (LIGHTSMS_WORKER_PROCESSES=1)", "ingest_one")
     add("floor: thread pool, json.loads, one pyarrow write a day", "floor")
     add("Dagster start-up alone: the same command for 1 empty day, no added latency", "startup")
     add(f"Dagster start-up + bookkeeping of {len(days)} empty partitions, no added latency", "empty_range")
@@ -429,6 +453,19 @@ def _table(
             f">= {TARGET_POSTGRES_RATIO:g}",
             baseline / on_postgres >= TARGET_POSTGRES_RATIO,
         )
+    if runs["postgres_one"]:
+        ratio(
+            "baseline / pipeline on PostgreSQL in one process (before worker processes)",
+            baseline / median(seconds("postgres_one")),
+        )
+        ratio(
+            "PostgreSQL: one process / worker processes (speed-up, same run)",
+            median(seconds("postgres_one")) / median(seconds("postgres")),
+        )
+    ratio(
+        "ingest_days: one process / worker processes (speed-up, same run)",
+        median(seconds("ingest_one")) / median(seconds("ingest")),
+    )
     ratio(
         "pipeline / floor",
         pipeline / floor,

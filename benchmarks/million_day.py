@@ -17,7 +17,9 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -77,25 +79,37 @@ def _id_key(m: Any) -> tuple[int, str]:
     return (len(m.id_sms), m.id_sms)
 
 
-def measure(port: int) -> dict[str, Any]:
-    """The pipeline's process: one day through `ingest_days`, timed, then read back."""
+def measure(port: int, workers: str) -> dict[str, Any]:
+    """The pipeline's process: one day through `ingest_days`, timed, then read back.
+
+    `workers` is LIGHTSMS_WORKER_PROCESSES: "1" is the one-process path (threads only, the
+    client fetching the windows four at a time), "auto" spreads the windows over processes.
+    The workers' peak RSS is `RUSAGE_CHILDREN`'s (the largest worker's)."""
     import pyarrow.parquet as pq
 
     from lightsms_pipeline.client import LightSMSClient
     from lightsms_pipeline.contract import INCOMING
     from lightsms_pipeline.ingest import IngestOptions, ingest_days
+    from lightsms_pipeline.settings import Settings
     from lightsms_pipeline.storage import Dataset
+    from lightsms_pipeline.worker_pool import resolve_worker_processes
 
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with tempfile.TemporaryDirectory(prefix="bench-million-") as root:
         dataset = Dataset(root)
-        options = IngestOptions(account=LOGIN, parallelism=1)
+        settings = Settings.validated({"worker_processes": workers})
+        processes = resolve_worker_processes(settings.worker_processes)
+        options = IngestOptions(account=LOGIN, parallelism=settings.parallelism, worker_processes=processes)
         with LightSMSClient(f"http://127.0.0.1:{port}", LOGIN, API_KEY) as client:
             started, cpu = time.perf_counter(), time.process_time()
             (result,) = ingest_days(client, dataset, [DAY], options)
             wall, cpu = time.perf_counter() - started, time.process_time() - cpu
             stats = client.stats.snapshot()
         peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        for thread in threading.enumerate():  # the workers are reaped there, after the clock stopped
+            if thread.name == "lightsms-reap":
+                thread.join()
+        workers_peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         if result.error is not None:
             raise result.error
         table = pq.read_table(dataset.partition_path(INCOMING, DAY))
@@ -110,6 +124,8 @@ def measure(port: int) -> dict[str, Any]:
         "wall": wall,
         "cpu": cpu,
         "peak_mb": peak_kb / 1024,
+        "workers_peak_mb": workers_peak_kb / 1024,
+        "processes": processes,
         "rss_after_imports_mb": rss_before / 1024,
         "requests": stats.requests,
         "retries": stats.retries,
@@ -118,52 +134,86 @@ def measure(port: int) -> dict[str, Any]:
     }
 
 
+# LIGHTSMS_WORKER_PROCESSES of the two runs: one process (the path before worker processes, the
+# baseline of the same run) and the default.
+CONTENDERS = (("1", "one process"), ("auto", "worker processes (auto)"))
+
+
 def run(quick: bool) -> Table:
     sizes = QUICK if quick else FULL
     cmd = [sys.executable, "-m", "benchmarks.million_day", "--serve", *(["--quick"] if quick else [])]
     server = subprocess.Popen(
         cmd, env=child_env(), cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
+    results: dict[str, dict[str, Any]] = {}
+    loads: dict[str, str] = {}
     try:
         assert server.stdout is not None
         ready = server.stdout.readline().split()
         if not ready or ready[0] != "READY":
             raise RuntimeError(f"the simulator process did not start: {ready}")
         port, digest, count, senders = int(ready[1]), ready[2], int(ready[3]), int(ready[4])
-        load = load_average()
-        result = run_module("million_day", ["--child", "--port", str(port)])
+        for workers, _ in CONTENDERS:
+            loads[workers] = load_average()
+            results[workers] = run_module(
+                "million_day", ["--child", "--port", str(port), "--workers", workers]
+            )
     finally:
         if server.stdin is not None:
             server.stdin.close()
         server.wait(timeout=60)
-    per_second = result["rows"] / result["wall"]
     table = Table(
         f"A {count:,}-message day: fetch, normalize, check and write one day, end to end",
-        ["figure", "value", f"target: >= {TARGET_PER_SECOND:,} msg/s, peak < {TARGET_PEAK_MB} MB"],
+        [
+            "figure",
+            *(f"{label} (LIGHTSMS_WORKER_PROCESSES={w})" for w, label in CONTENDERS),
+            f"target: >= {TARGET_PER_SECOND:,} msg/s, peak < {TARGET_PEAK_MB} MB",
+        ],
     )
-    exact = result["digest"] == digest and result["rows"] == count and result["findings_ok"]
-    table.add(
+    new = results[CONTENDERS[-1][0]]
+
+    def row(label: str, key: Callable[[dict[str, Any]], str], target: str = "") -> None:
+        table.add(label, *(key(results[w]) for w, _ in CONTENDERS), target)
+
+    exact = all(r["digest"] == digest and r["rows"] == count and r["findings_ok"] for r in results.values())
+    row(
         "messages written (file read back equals the simulator's truth)",
-        f"{result['rows']:,}",
+        lambda r: f"{r['rows']:,}",
         verdict(exact),
     )
-    table.add("wall s (fetch + normalize + check + write)", f"{result['wall']:.2f}", "")
-    table.add("messages a second, end to end", f"{per_second:,.0f}", verdict(per_second >= TARGET_PER_SECOND))
-    table.add("CPU s of the pipeline's process", f"{result['cpu']:.2f}", "")
-    table.add(
-        "peak RSS MB of the pipeline's process (after imports)",
-        f"{result['peak_mb']:,.0f} ({result['rss_after_imports_mb']:,.0f})",
-        verdict(result["peak_mb"] < TARGET_PEAK_MB),
+    row("processes ingesting (the run's own + workers)", lambda r: str(r["processes"]))
+    row("wall s (fetch + normalize + check + write)", lambda r: f"{r['wall']:.2f}")
+    per_second = new["rows"] / new["wall"]
+    row(
+        "messages a second, end to end",
+        lambda r: f"{r['rows'] / r['wall']:,.0f}",
+        verdict(per_second >= TARGET_PER_SECOND),
     )
-    table.add(
-        "requests (incoming.php + timestamp.php), retries", f"{result['requests']}, {result['retries']}", ""
+    old = results[CONTENDERS[0][0]]
+    table.add("speed-up over one process, same run", "", f"**{old['wall'] / new['wall']:.2f}x**", "")
+    row("CPU s of the run's process", lambda r: f"{r['cpu']:.2f}")
+    peak = new["peak_mb"] + new["workers_peak_mb"] * (new["processes"] - 1)
+    row(
+        "peak RSS MB of the run's process (after imports); of the largest worker",
+        lambda r: (
+            f"{r['peak_mb']:,.0f} ({r['rss_after_imports_mb']:,.0f}); "
+            + (f"{r['workers_peak_mb']:,.0f}" if r["processes"] > 1 else "-")
+        ),
+        f"all processes at most {peak:,.0f}: {verdict(peak < TARGET_PEAK_MB)}",
     )
+    row("requests (incoming.php + timestamp.php), retries", lambda r: f"{r['requests']}, {r['retries']}")
     table.notes += [
         f"The simulator refuses answers over {sizes.answer_limit:,} messages (HTTP 504); the client asks for "
-        f"the day {3} times (LIGHTSMS_WINDOW_SPLIT_AFTER_ATTEMPTS), then in hourly windows, {4} at a time. "
-        f"{senders:,} distinct senders, all new to the process (a cold sender cache).",
-        "The simulator runs in its own process on the other core, with the day's windows encoded "
-        f"before the clock starts; load average when the measurement started: {load}.",
+        "the day 3 times (LIGHTSMS_WINDOW_SPLIT_AFTER_ATTEMPTS), then in hourly windows: four at a time in "
+        "one process; with workers, over every process's slots (LIGHTSMS_PARALLELISM), each window "
+        "fetched and normalized where it runs and the day put together and written by the run's process. "
+        f"{senders:,} distinct senders, all new to each process (a cold sender cache).",
+        "The simulator runs in its own process, with the day's windows encoded before the clock starts; "
+        "it competes for the same 2 cores. Load average when each measurement started: "
+        + ", ".join(f"{label} {loads[w]}" for w, label in CONTENDERS)
+        + ".",
+        "Peak memory of all processes is bounded by the run's process plus the largest worker times the "
+        "workers (RUSAGE_CHILDREN gives the largest one's).",
     ]
     return table
 
@@ -174,11 +224,12 @@ def main() -> None:
     parser.add_argument("--child", action="store_true", help="measure in this process and report")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--workers", default="auto", help="LIGHTSMS_WORKER_PROCESSES of --child")
     args = parser.parse_args()
     if args.serve:
         serve(QUICK if args.quick else FULL)
     elif args.child:
-        report(measure(args.port))
+        report(measure(args.port, args.workers))
     else:
         print(run(args.quick).markdown())
 

@@ -77,6 +77,11 @@ class Settings(BaseModel):
     # Senders' E.164 numbers kept between runs (sender_cache.py): "" for the default place,
     # "off" for none; see `sender_cache_dir`.
     cache_dir: str = ""
+    # Processes that fetch, normalize and write days (and a huge day's windows): the run's own
+    # process plus `worker_processes - 1` workers; 0 or 1 is threads in one process only.
+    # `auto` is one per core, capped (ingest_pool.worker_processes_for), used only for work
+    # big enough to pay for a worker's start-up.
+    worker_processes: Annotated[int, Field(ge=0, le=64)] | Literal["auto"] = "auto"
 
     @field_validator("timezone")
     @classmethod

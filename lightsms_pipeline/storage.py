@@ -13,15 +13,18 @@ import os
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
 import fsspec
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 
 from lightsms_pipeline.errors import StorageError
+
+if TYPE_CHECKING:
+    import pyarrow.dataset as ds
 
 PART_FILE = "part-0.parquet"
 
@@ -152,6 +155,10 @@ class Dataset:
         if not keys:
             return schema.empty_table().select([c for c in wanted if c in schema.names])
         files = [self.partition_path(asset, k) for k in keys]
+        # Imported here, not above: pyarrow.dataset pulls in pandas (0.5-1 s), which a process
+        # that only writes days (an ingest worker, ingest_processes.py) never needs.
+        import pyarrow.dataset as ds
+
         dataset = ds.dataset(
             files,
             schema=schema,
