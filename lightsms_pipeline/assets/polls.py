@@ -5,9 +5,9 @@ from typing import Any
 
 from dagster import AssetsDefinition, MaterializeResult, MetadataValue, asset
 
-from lightsms_pipeline.assets.derived import derived_options
+from lightsms_pipeline.assets.derived import derived_options, history_metadata
 from lightsms_pipeline.contract import CLASSIFIED, POLL_RESULTS
-from lightsms_pipeline.datasets.polls import write_poll_results
+from lightsms_pipeline.datasets.polls import write_poll_results_read
 from lightsms_pipeline.presentation.previews import table_preview
 from lightsms_pipeline.resources import ParquetDatasetResource
 from lightsms_pipeline.rules.model import Rules
@@ -25,12 +25,13 @@ def build_poll_results(rules: Rules) -> AssetsDefinition:
     )
     def poll_results(dataset: ParquetDatasetResource) -> MaterializeResult:
         store = dataset.get_dataset()
-        written, png = write_poll_results(store, rules)
+        written, png, history = write_poll_results_read(store, rules)
         meta: dict[str, Any] = {
             "dagster/row_count": written.table.num_rows,
             "polls": len(rules.polls),
             "path": MetadataValue.path(store.uri(written.paths[0])),
             "results": table_preview(written.table, written.table.num_rows),
+            **history_metadata(history),
         }
         if png is not None:
             # A picture: markdown with an inline PNG is how the UI shows one.

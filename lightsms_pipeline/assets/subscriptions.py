@@ -2,9 +2,9 @@
 
 from dagster import AssetsDefinition, MaterializeResult, MetadataValue, asset
 
-from lightsms_pipeline.assets.derived import derived_options
+from lightsms_pipeline.assets.derived import derived_options, history_metadata
 from lightsms_pipeline.contract import CLASSIFIED, OPT_OUT_LIST
-from lightsms_pipeline.datasets.subscriptions import write_opt_out_list
+from lightsms_pipeline.datasets.subscriptions import write_opt_out_list_read
 from lightsms_pipeline.presentation.previews import column_schema, table_preview
 from lightsms_pipeline.resources import ParquetDatasetResource
 from lightsms_pipeline.rules.model import Rules
@@ -28,7 +28,7 @@ def build_opt_out_list(rules: Rules) -> AssetsDefinition:
     )
     def opt_out_list(dataset: ParquetDatasetResource) -> MaterializeResult:
         store = dataset.get_dataset()
-        written = write_opt_out_list(store, rules)
+        written, history = write_opt_out_list_read(store, rules)
         return MaterializeResult(
             metadata={
                 "dagster/row_count": written.table.num_rows,
@@ -37,6 +37,7 @@ def build_opt_out_list(rules: Rules) -> AssetsDefinition:
                 "path": MetadataValue.path(store.uri(written.paths[0])),
                 "csv": MetadataValue.path(store.uri(written.paths[1])),
                 "preview": table_preview(written.table, PREVIEW_ROWS),
+                **history_metadata(history),
             }
         )
 
