@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -122,19 +123,25 @@ class HistoryState:
     def read(self) -> HistoryRead:
         """The union of the extracts of every day now stored, reading only days without one."""
         keys = self.dataset.partition_keys(CLASSIFIED)
-        wanted = {key: self.extract_path(key, self._digest(key)) for key in keys}
-        tables: list[pa.Table] = []
-        read = 0
-        for key, path in wanted.items():
-            table = self._stored(path)
-            if table is None:
-                table = self.extracts.from_day(self.dataset, key)
-                self._store(path, table)
-                read += 1
-            tables.append(table)
-        self._forget_all_but(set(wanted.values()))
+        # Hashing and decoding release the GIL: days in parallel use every core, with one day's
+        # rows per worker in memory.
+        with ThreadPoolExecutor(max_workers=pa.cpu_count()) as pool:
+            days = list(pool.map(self._day, keys))
+        self._forget_all_but({path for path, _, _ in days})
+        tables = [table for _, table, _ in days]
         union = pa.concat_tables(tables) if tables else self.extracts.schema.empty_table()
+        read = sum(was_read for _, _, was_read in days)
         return HistoryRead(union, len(keys), read, len(keys) - read)
+
+    def _day(self, key: str) -> tuple[str, pa.Table, bool]:
+        """(extract path, extract, whether the day itself had to be read) for one day."""
+        path = self.extract_path(key, self._digest(key))
+        table = self._stored(path)
+        if table is not None:
+            return path, table, False
+        table = self.extracts.from_day(self.dataset, key)
+        self._store(path, table)
+        return path, table, True
 
     def _digest(self, key: str) -> str:
         return file_digest(self.dataset, self.dataset.partition_path(CLASSIFIED, key))
