@@ -1,10 +1,16 @@
-"""A generated `classified_messages` history for the downstream benchmark, vectorised.
+"""A generated `classified_messages` history, and the history benchmark that reads it.
 
-Millions of messages are drawn with numpy per day and assembled with Arrow `take`, never a
-Python loop per message, then written as the pipeline writes them (`Dataset.write_partition`).
-The mix follows the simulator's traffic: senders repeat with a Zipf-like popularity, most mail
-goes to the shared number, a few percent are opt-outs and opt-ins, and poll votes come only
-inside the declared polls' windows, to their number.
+Millions of messages are drawn with numpy per day as `incoming_messages` and assembled with Arrow
+`take`, never a Python loop per message, classified by the pipeline's own `classify` (one reading
+per distinct text) and written as the asset writes them (`Dataset.write_partition`). The mix
+follows the simulator's traffic: senders repeat with a Zipf-like popularity, most mail goes to the
+shared number, a few percent are opt-outs and opt-ins, and poll votes come only inside the
+declared polls' windows, to their number.
+
+The benchmark (`run.py --only history`): `opt_out_list` and `poll_results` over 10M and 100M
+messages, today's full rescan beside the kept per-day extracts (datasets/history_state.py) when
+they are built, when one day changed and when nothing did. A generated history is cached under
+`WORK_DIR` by its parameters (100M messages take long to generate); delete the folder to free it.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from lightsms_pipeline.rules.loading import load_rules
 from lightsms_pipeline.storage import Dataset
 
 D13, D14, D15 = date(2025, 1, 13), date(2025, 1, 14), date(2025, 1, 15)
+ASSETS = ("incoming_messages", "classified_messages", "opt_out_list", "poll_results")
 
 
 def history_read(result, asset: str) -> tuple[int, int, int]:
@@ -32,16 +33,16 @@ def assert_files_equal_full_rescan(pipeline, data_dir) -> None:
 
 
 def test_a_new_day_and_a_refetched_old_day_are_the_only_days_read_again(pipeline, data_dir):
-    assert pipeline.materialize(D13, D14, assets=None).success
+    assert pipeline.materialize(D13, D14, assets=ASSETS).success
     assert_files_equal_full_rescan(pipeline, data_dir)
 
-    new_day = pipeline.materialize(D15, D15, assets=None)
+    new_day = pipeline.materialize(D15, D15, assets=ASSETS)
     assert history_read(new_day, "opt_out_list") == (3, 1, 2)
     assert history_read(new_day, "poll_results") == (3, 1, 2)
     assert_files_equal_full_rescan(pipeline, data_dir)
 
     # A re-fetch rewrites the day (a new fetched_at at least): its bytes changed, it is read again.
-    refetched = pipeline.materialize(D13, D13, assets=None)
+    refetched = pipeline.materialize(D13, D13, assets=ASSETS)
     assert history_read(refetched, "opt_out_list") == (3, 1, 2)
     assert history_read(refetched, "poll_results") == (3, 1, 2)
     assert_files_equal_full_rescan(pipeline, data_dir)
