@@ -23,7 +23,6 @@ from dagster import (
 )
 
 from lightsms_pipeline.contract import GROUP
-from lightsms_pipeline.datasets.history_state import HistoryRead
 from lightsms_pipeline.datasets.upstream import Written
 from lightsms_pipeline.errors import LightSMSError
 from lightsms_pipeline.presentation.previews import column_schema, table_preview
@@ -40,17 +39,6 @@ def derived_options(rules: Rules) -> dict[str, Any]:
         "group_name": GROUP,
         "code_version": rules.fingerprint()[:16],
         "automation_condition": AutomationCondition.eager(),
-    }
-
-
-def history_metadata(history: HistoryRead) -> dict[str, Any]:
-    """How a whole-history asset read `classified_messages`: the days it folded, the days it read
-    afresh (new, re-run, or all of them after a rules change) and the days whose kept extract it
-    reused. A run that reads every day when one changed shows here."""
-    return {
-        "history_days": history.days,
-        "history_days_read": history.days_read,
-        "history_days_reused": history.days_reused,
     }
 
 

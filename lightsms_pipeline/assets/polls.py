@@ -5,7 +5,7 @@ from typing import Any
 
 from dagster import AssetsDefinition, MaterializeResult, MetadataValue, asset
 
-from lightsms_pipeline.assets.derived import derived_options, history_metadata
+from lightsms_pipeline.assets.derived import derived_options
 from lightsms_pipeline.contract import CLASSIFIED, POLL_RESULTS
 from lightsms_pipeline.datasets.polls import write_poll_results_read
 from lightsms_pipeline.presentation.previews import table_preview
@@ -31,7 +31,7 @@ def build_poll_results(rules: Rules) -> AssetsDefinition:
             "polls": len(rules.polls),
             "path": MetadataValue.path(store.uri(written.paths[0])),
             "results": table_preview(written.table, written.table.num_rows),
-            **history_metadata(history),
+            **history.metadata(),
         }
         if png is not None:
             # A picture: markdown with an inline PNG is how the UI shows one.

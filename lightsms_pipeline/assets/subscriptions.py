@@ -2,7 +2,7 @@
 
 from dagster import AssetsDefinition, MaterializeResult, MetadataValue, asset
 
-from lightsms_pipeline.assets.derived import derived_options, history_metadata
+from lightsms_pipeline.assets.derived import derived_options
 from lightsms_pipeline.contract import CLASSIFIED, OPT_OUT_LIST
 from lightsms_pipeline.datasets.subscriptions import write_opt_out_list_read
 from lightsms_pipeline.presentation.previews import column_schema, table_preview
@@ -37,7 +37,7 @@ def build_opt_out_list(rules: Rules) -> AssetsDefinition:
                 "path": MetadataValue.path(store.uri(written.paths[0])),
                 "csv": MetadataValue.path(store.uri(written.paths[1])),
                 "preview": table_preview(written.table, PREVIEW_ROWS),
-                **history_metadata(history),
+                **history.metadata(),
             }
         )
 

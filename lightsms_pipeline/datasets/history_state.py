@@ -52,6 +52,14 @@ class HistoryRead:
     days_read: int  # days read from `classified_messages` (no usable extract)
     days_reused: int  # days whose stored extract was reused
 
+    def metadata(self) -> dict[str, int]:
+        """For the asset's materialization: a run that read every day when one changed shows here."""
+        return {
+            "history_days": self.days,
+            "history_days_read": self.days_read,
+            "history_days_reused": self.days_reused,
+        }
+
 
 @dataclass(frozen=True)
 class DayExtracts:
