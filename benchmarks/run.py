@@ -2,7 +2,7 @@
 
     python benchmarks/run.py                    # full sizes, several minutes
     python benchmarks/run.py --quick            # small sizes, a smoke run
-    python benchmarks/run.py --only backfill    # or normalize, million_day, downstream
+    python benchmarks/run.py --only backfill    # or normalize, million_day, downstream, history
     python benchmarks/run.py --baseline-days 60 # measure the sequential baseline on 60 days, extrapolate
 
 Every figure is a median of repeats, measured in fresh processes on this machine; ratios are
@@ -20,12 +20,12 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import backfill, downstream, million_day, normalize_throughput
+from benchmarks import backfill, downstream, history, million_day, normalize_throughput
 from benchmarks.machine import describe, load_average
 from benchmarks.results import Table, write_results
 
 RESULTS = Path(__file__).resolve().with_name("RESULTS.md")
-BENCHMARKS = ("backfill", "normalize", "million_day", "downstream")
+BENCHMARKS = ("backfill", "normalize", "million_day", "downstream", "history")
 
 
 def log(message: str) -> None:
@@ -61,8 +61,10 @@ def main(argv: list[str] | None = None) -> int:
             table = normalize_throughput.run(args.quick)
         elif name == "million_day":
             table = million_day.run(args.quick)
-        else:
+        elif name == "downstream":
             table = downstream.run(args.quick, log=log)
+        else:
+            table = history.run(args.quick, log=log)
         print(table.markdown() + "\n", flush=True)
         tables.append(table)
     minutes = (time.perf_counter() - started) / 60

@@ -20,6 +20,8 @@ OPT_OUT_PARQUET = "opt_out_list.parquet"
 OPT_OUT_CSV = "opt_out_list.csv"
 POLL_RESULTS_PARQUET = "poll_results.parquet"
 POLL_CHART_PNG = "reports/poll_results.png"
+# Per-day extracts the whole-history assets keep between runs (datasets/history_state.py).
+HISTORY_STATE_DIR = "_history"
 STOP_LIST_RECORD_PARQUET = "stop_list_record.parquet"  # every push, lookup and dry-run plan
 STOP_LIST_CONFLICTS_PARQUET = "stop_list_conflicts.parquet"  # what needs a person
 STOP_LIST_CLOCK_CHECK = "opt_outs_reach_stop_list_in_time"  # the asset check of the 10-day clock

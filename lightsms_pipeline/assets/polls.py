@@ -8,7 +8,7 @@ from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, 
 from lightsms_pipeline.assets.derived import derived_options
 from lightsms_pipeline.assets.scope import SINGLE_ACCOUNT, AssetScope
 from lightsms_pipeline.contract import CLASSIFIED, POLL_RESULTS
-from lightsms_pipeline.datasets.polls import write_poll_results
+from lightsms_pipeline.datasets.polls import write_poll_results_read
 from lightsms_pipeline.presentation.previews import table_preview
 from lightsms_pipeline.rules.model import Rules
 
@@ -26,12 +26,13 @@ def build_poll_results(rules: Rules, scope: AssetScope = SINGLE_ACCOUNT) -> Asse
     )
     def poll_results(context: AssetExecutionContext) -> MaterializeResult:
         store = scope.dataset(context).get_dataset()
-        written, png = write_poll_results(store, rules)
+        written, png, history = write_poll_results_read(store, rules)
         meta: dict[str, Any] = {
             "dagster/row_count": written.table.num_rows,
             "polls": len(rules.polls),
             "path": MetadataValue.path(store.uri(written.paths[0])),
             "results": table_preview(written.table, written.table.num_rows),
+            **history.metadata(),
         }
         if png is not None:
             # A picture: markdown with an inline PNG is how the UI shows one.

@@ -5,7 +5,7 @@ from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, 
 from lightsms_pipeline.assets.derived import derived_options
 from lightsms_pipeline.assets.scope import SINGLE_ACCOUNT, AssetScope
 from lightsms_pipeline.contract import CLASSIFIED, OPT_OUT_LIST
-from lightsms_pipeline.datasets.subscriptions import write_opt_out_list
+from lightsms_pipeline.datasets.subscriptions import write_opt_out_list_read
 from lightsms_pipeline.presentation.previews import column_schema, table_preview
 from lightsms_pipeline.rules.model import Rules
 from lightsms_pipeline.rules.subscriptions import opt_out_schema
@@ -29,7 +29,7 @@ def build_opt_out_list(rules: Rules, scope: AssetScope = SINGLE_ACCOUNT) -> Asse
     )
     def opt_out_list(context: AssetExecutionContext) -> MaterializeResult:
         store = scope.dataset(context).get_dataset()
-        written = write_opt_out_list(store, rules)
+        written, history = write_opt_out_list_read(store, rules)
         return MaterializeResult(
             metadata={
                 "dagster/row_count": written.table.num_rows,
@@ -38,6 +38,7 @@ def build_opt_out_list(rules: Rules, scope: AssetScope = SINGLE_ACCOUNT) -> Asse
                 "path": MetadataValue.path(store.uri(written.paths[0])),
                 "csv": MetadataValue.path(store.uri(written.paths[1])),
                 "preview": table_preview(written.table, PREVIEW_ROWS),
+                **history.metadata(),
             }
         )
 

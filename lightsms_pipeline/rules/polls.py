@@ -8,6 +8,7 @@ ignored, and every declared option gets a row, with 0 votes where none came.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -75,6 +76,22 @@ def poll_results_filter(rules: Rules) -> pc.Expression:
         pc.field("received_at") <= pa.scalar(latest.replace(tzinfo=zone), unit_type)
     )
     return (pc.field("class") == POLL_VOTE) | ((pc.field("class") == OTHER) & near_a_window)
+
+
+def countable_poll_rows(classified: pa.Table, rules: Rules) -> pa.Table:
+    """The rows of `classified` that `poll_results` can count: votes, and `other` messages inside
+    some declared poll's scope (the invalid replies). Row by row, so it can be applied to each
+    day apart: `poll_results` of the union of the days' rows equals `poll_results` of all rows."""
+    other = pc.fill_null(pc.equal(classified["class"], OTHER), False)
+    vote = pc.fill_null(pc.equal(classified["class"], POLL_VOTE), False)
+    if not rules.polls or not classified.num_rows:
+        return classified.filter(vote)
+    local_time = provider_local_time(classified["received_at"], rules.timezone)
+    phone, prefix = classified["phone"], classified["prefix"]
+    in_any_scope = functools.reduce(
+        pc.or_, [in_poll_scope(local_time, phone, prefix, poll) for poll in rules.polls]
+    )
+    return classified.filter(pc.or_(vote, pc.and_(other, in_any_scope)))
 
 
 def _poll_votes(votes: pa.Table, poll: Poll) -> tuple[pa.Table, pa.Array]:
