@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pydantic
 import yaml
@@ -29,6 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from lightsms_pipeline.contract import ACCOUNT_NAME_PATTERN, PARTITION_DATE_FORMAT, account_data_dir
 from lightsms_pipeline.errors import ConfigurationError
 from lightsms_pipeline.settings import API_KEY_VARIABLE, ENV_PREFIX, Settings
+from lightsms_pipeline.yaml_errors import describe_yaml_error
+from lightsms_pipeline.zones import is_iana_zone
 
 _VARIABLE_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*"
 
@@ -70,11 +71,8 @@ class AccountEntry(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _iana_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError, OSError):
-                raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Vilnius)") from None
+        if value is not None and not is_iana_zone(value):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Vilnius)")
         return value
 
     @field_validator("start_date")
@@ -169,12 +167,8 @@ def _parse(text: str, source: str) -> tuple[Any, list[int]]:
     try:
         node = yaml.compose(text, Loader=_AccountsLoader)
         data = yaml.load(text, Loader=_AccountsLoader)  # a SafeLoader subclass: no arbitrary objects
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise AccountsFileError(source, [f"invalid YAML: {where}{error.problem}"]) from None
     except yaml.YAMLError as error:
-        raise AccountsFileError(source, [f"invalid YAML: {error}"]) from None
+        raise AccountsFileError(source, [describe_yaml_error(error)]) from None
     lines: list[int] = []
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:

@@ -18,7 +18,6 @@ import os
 from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -30,6 +29,7 @@ from lightsms_pipeline.contract import (
     SENDER_CACHE_FOLDER,
 )
 from lightsms_pipeline.errors import ConfigurationError
+from lightsms_pipeline.zones import is_iana_zone
 
 ENV_PREFIX = "LIGHTSMS_"
 DEFAULT_RULES_FILE = "rules.yaml"
@@ -86,10 +86,8 @@ class Settings(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _iana_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a directory
-            raise ValueError("is not an IANA time zone (e.g. Europe/Vilnius)") from None
+        if not is_iana_zone(value):
+            raise ValueError("is not an IANA time zone (e.g. Europe/Vilnius)")
         return value
 
     @field_validator("start_date")

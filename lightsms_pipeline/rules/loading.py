@@ -21,6 +21,7 @@ import yaml
 from lightsms_pipeline.contract import DEFAULT_TIMEZONE
 from lightsms_pipeline.rules.errors import RulesFileError, describe
 from lightsms_pipeline.rules.model import Rules
+from lightsms_pipeline.yaml_errors import describe_yaml_error
 
 
 class _RulesLoader(yaml.SafeLoader):
@@ -57,12 +58,8 @@ _RulesLoader.yaml_implicit_resolvers = {
 def _parse_yaml(text: str, source: str) -> Any:
     try:
         return yaml.load(text, Loader=_RulesLoader)  # a SafeLoader subclass: no arbitrary objects
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise RulesFileError(source, [f"invalid YAML: {where}{error.problem}"]) from None
     except yaml.YAMLError as error:
-        raise RulesFileError(source, [f"invalid YAML: {error}"]) from None
+        raise RulesFileError(source, [describe_yaml_error(error)]) from None
     except RecursionError:
         raise RulesFileError(source, ["invalid YAML: nested too deeply"]) from None
 

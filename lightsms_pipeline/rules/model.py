@@ -13,7 +13,6 @@ import json
 import re
 from collections.abc import Mapping
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -21,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from lightsms_pipeline.contract import API_DATETIME_FORMAT
 from lightsms_pipeline.rules.lookalikes import LookAlikes
 from lightsms_pipeline.rules.text import normalize_text
+from lightsms_pipeline.zones import is_iana_zone
 
 # The classes of sms-rules §2, in the order they are tried.
 OPT_OUT = "opt_out"
@@ -192,10 +192,8 @@ class Rules(_Strict):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
+        if not is_iana_zone(value):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)")
         return value
 
     @field_validator("default_region")
