@@ -27,14 +27,17 @@ import io
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from lightsms_pipeline.contract import CLASSIFIED, HISTORY_STATE_DIR
 from lightsms_pipeline.storage import Dataset
+
+if TYPE_CHECKING:
+    import pyarrow.dataset as ds
 
 # Bump when what an extract holds changes for the same rules: older extracts are then ignored.
 EXTRACT_FORMAT = 1
@@ -89,6 +92,10 @@ class DayExtracts:
 
 
 def _scan(dataset: Dataset, files: list[str], schema: pa.Schema) -> ds.Dataset:
+    # Imported here, as in storage.py: pyarrow.dataset pulls in pandas (about 0.4 s), which every
+    # Dagster run and code-location load would otherwise pay at import for nothing.
+    import pyarrow.dataset as ds
+
     return ds.dataset(
         files,
         schema=schema,
