@@ -383,13 +383,33 @@ def _signal_group(group: int, sig: int) -> None:
 
 def _group_alive(group: int, leader: subprocess.Popen[bytes]) -> bool:
     """Whether any process of the group still runs: the leader (reaped here, so that its zombie
-    does not count) or any process it started."""
+    does not count) or any process it started.
+
+    Zombies do not count either: a grandchild that exits after its parent is reparented to PID 1,
+    and where PID 1 is slow to reap (a container's init), `killpg(group, 0)` kept succeeding on
+    it, so a `dagster dev` that had stopped in 4 s was waited on for the whole timeout and
+    reported as killed (seen in CI). /proc tells a zombie apart; without /proc, killpg decides.
+    """
     leader.poll()
+    proc = Path("/proc")
+    if proc.is_dir():
+        return any(_running_in_group(entry, group) for entry in proc.iterdir() if entry.name.isdigit())
     try:
         os.killpg(group, 0)
     except ProcessLookupError:
         return False
     return True
+
+
+def _running_in_group(entry: Path, group: int) -> bool:
+    """Whether /proc/<pid> is a live (not zombie) process of process group `group`."""
+    try:
+        stat = (entry / "stat").read_text()
+    except OSError:  # gone meanwhile
+        return False
+    # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so split after it.
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return len(fields) > 2 and fields[0] != "Z" and int(fields[2]) == group
 
 
 if __name__ == "__main__":

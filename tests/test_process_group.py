@@ -1,0 +1,40 @@
+"""`run_until_stopped` waits while its process group runs: a zombie is not running."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from lightsms_pipeline.cli import _running_in_group
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+
+
+def test_a_live_process_of_the_group_counts_as_running() -> None:
+    assert _running_in_group(Path(f"/proc/{os.getpid()}"), os.getpgrp())
+    assert not _running_in_group(Path(f"/proc/{os.getpid()}"), os.getpgrp() + 1_000_000)
+
+
+def test_a_zombie_of_the_group_does_not_count_as_running() -> None:
+    # Before this, `killpg(group, 0)` succeeded on an unreaped zombie, and a stopped
+    # `dagster dev` was waited on for 45 s and reported as killed.
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    try:
+        entry = Path(f"/proc/{pid}")
+        deadline = time.monotonic() + 10
+        while (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+            assert time.monotonic() < deadline, "the child did not exit"
+            time.sleep(0.01)
+        os.killpg(os.getpgrp(), 0)  # what the old check asked: it succeeds on the zombie
+        assert not _running_in_group(entry, os.getpgrp())
+    finally:
+        os.waitpid(pid, 0)
+
+
+def test_a_process_gone_meanwhile_does_not_count() -> None:
+    assert not _running_in_group(Path("/proc/0-no-such-process"), os.getpgrp())
