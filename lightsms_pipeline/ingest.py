@@ -21,6 +21,7 @@ from lightsms_pipeline.contract import DEFAULT_REGION, DEFAULT_TIMEZONE, INCOMIN
 from lightsms_pipeline.errors import LightSMSError
 from lightsms_pipeline.normalize import to_incoming_table
 from lightsms_pipeline.privacy import pseudonymize_senders
+from lightsms_pipeline.responses import RawMessages
 from lightsms_pipeline.schema import REQUIRED_INCOMING_COLUMNS
 from lightsms_pipeline.sender_cache import SenderCache
 from lightsms_pipeline.storage import Dataset
@@ -122,22 +123,22 @@ def ingest_day(
     """Fetch, normalize and atomically write one day; raises the client's typed errors (and,
     with `windows=False`, `DayTooLarge` for a day to be fetched in windows)."""
     raw = client.fetch_day(day, windows=windows)
-    table = to_incoming_table(
+    return write_day(dataset, day, normalize_answer(raw, options, fetched_at, day.isoformat()), options)
+
+
+def normalize_answer(raw: RawMessages, options: IngestOptions, fetched_at: datetime, window: str) -> pa.Table:
+    """One answer (a day or a window of it) as `incoming_messages` rows, the same way in this
+    process and in a worker: the run's account, zone, region and sender cache."""
+    return to_incoming_table(
         raw,
         account=options.account,
         timezone=options.timezone,
         region=options.region,
         fetched_at=fetched_at,
         endpoint=INCOMING_ENDPOINT,
-        window=day.isoformat(),
-        sender_cache=sender_cache_of(options),
+        window=window,
+        sender_cache=SenderCache(options.sender_cache_dir) if options.sender_cache_dir else None,
     )
-    return write_day(dataset, day, table, options)
-
-
-def sender_cache_of(options: IngestOptions) -> SenderCache | None:
-    """The run's sender cache, in whichever process normalizes (workers too), or None."""
-    return SenderCache(options.sender_cache_dir) if options.sender_cache_dir else None
 
 
 def write_day(dataset: Dataset, day: date, table: pa.Table, options: IngestOptions) -> DayResult:

@@ -32,7 +32,7 @@ from typing import TypeAlias
 
 import pyarrow as pa
 
-from lightsms_pipeline.client import INCOMING_ENDPOINT, ClientSpec, DayTooLarge, LightSMSClient
+from lightsms_pipeline.client import ClientSpec, DayTooLarge, LightSMSClient
 from lightsms_pipeline.errors import LightSMSError
 from lightsms_pipeline.ingest import (
     DayResult,
@@ -40,11 +40,11 @@ from lightsms_pipeline.ingest import (
     duplicate_ids,
     ids_ascending,
     ingest_day,
-    sender_cache_of,
+    normalize_answer,
     write_day,
     written_by_this_run,
 )
-from lightsms_pipeline.normalize import sort_key_indices, to_incoming_table
+from lightsms_pipeline.normalize import sort_key_indices
 from lightsms_pipeline.storage import Dataset
 from lightsms_pipeline.windows import Window, split
 from lightsms_pipeline.worker_pool import RemoteSlot, WorkerDiedError, portable, worker_slots
@@ -138,16 +138,7 @@ def run_task(context: _Context, task: Task) -> Outcome:
     window's are raised (its day fails as a whole)."""
     if isinstance(task, WindowTask):
         raw = context.client.fetch_window(task.window)
-        return to_incoming_table(
-            raw,
-            account=context.options.account,
-            timezone=context.options.timezone,
-            region=context.options.region,
-            fetched_at=context.fetched_at,
-            endpoint=INCOMING_ENDPOINT,
-            window=str(task.window),
-            sender_cache=sender_cache_of(context.options),
-        )
+        return normalize_answer(raw, context.options, context.fetched_at, str(task.window))
     day = task.day
     try:
         return written_by_this_run(context.dataset, day, context.options) or ingest_day(
