@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -95,19 +95,29 @@ class Account:
 
 @contextmanager
 def simulated_account(per_day: int, latency_ms: int, days: list[date]) -> Iterator[Account]:
+    from lightsms_pipeline.ingest import day_spans
     from lightsms_pipeline.simulator import FaultPlan, SimulatorServer, Traffic
 
     api_key = secrets.token_hex(16)
     faults = FaultPlan(latency_ms=latency_ms) if latency_ms else None
     server = SimulatorServer(Traffic(seed=42, per_day=per_day), login=LOGIN, api_key=api_key, faults=faults)
     if hasattr(server, "warm"):
-        # Generating and encoding the days is the simulator's cost, not the client's.
+        # Generating and encoding the days is the simulator's cost, not the client's: the days,
+        # and the spans of days the production deployment asks for in one request.
         server.warm(days[0], days[-1])
+        spans = day_spans(days, deployment_days_per_request())
+        server.warm_windows(
+            [(_midnight(s[0]), _midnight(s[-1]) + timedelta(days=1, seconds=-1)) for s in spans]
+        )
     server.start()
     try:
         yield Account(server, api_key)
     finally:
         server.stop()
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day)
 
 
 def day_range(count: int) -> list[date]:
@@ -152,14 +162,29 @@ def empty_dagster_home(parent: Path) -> dict[str, str]:
     return {"DAGSTER_HOME": str(home)}
 
 
+# The deployment's LightSMS settings that shape a backfill's speed; the rest (credentials, paths,
+# the start date) are the benchmark's own.
+DEPLOYMENT_SPEED_SETTINGS = ("LIGHTSMS_PARALLELISM", "LIGHTSMS_WORKER_PROCESSES", "LIGHTSMS_DAYS_PER_REQUEST")
+
+
 def deployment_dagster_settings() -> dict[str, str]:
-    """The Dagster settings deploy/dagster.env exports (event batching); not the URL or home."""
+    """The settings deploy/dagster.env exports that a run on the production instance takes:
+    Dagster's own (not the URL or home) and the LightSMS ones that shape a backfill's speed
+    (`DEPLOYMENT_SPEED_SETTINGS`: requests in flight, processes, days per request)."""
     values = {}
     for line in (DEPLOY / "dagster.env").read_text(encoding="utf-8").splitlines():
         key, sep, value = line.strip().partition("=")
-        if sep and not key.startswith("#") and key.startswith("DAGSTER_"):
+        if (
+            sep
+            and not key.startswith("#")
+            and (key.startswith("DAGSTER_") or key in DEPLOYMENT_SPEED_SETTINGS)
+        ):
             values[key] = value
     return {k: v for k, v in values.items() if k not in ("DAGSTER_PG_URL", "DAGSTER_HOME")}
+
+
+def deployment_days_per_request() -> int:
+    return int(deployment_dagster_settings().get("LIGHTSMS_DAYS_PER_REQUEST", "1"))
 
 
 @contextmanager

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Literal, TypeVar
 
@@ -38,6 +38,7 @@ from lightsms_pipeline.errors import (
     ApiError,
     AuthenticationError,
     BadRequestError,
+    LightSMSError,
     MalformedResponseError,
     UnavailableError,
     describe_code,
@@ -183,6 +184,22 @@ class _Malformed(_Transient):
     """A body we could not read that may be a passing fault (truncated, HTML maintenance page)."""
 
 
+class SpanRefused(Exception):
+    """A span of days (`fetch_span`) did not come back in one answer: too large, or failing.
+    Not an error of any day: the caller fetches the span's days one by one, each with the full
+    retry policy, so that a fault still fails only its own day."""
+
+    def __init__(self, window: Window, reason: str) -> None:
+        super().__init__(f"{window}: {reason}")
+        self.window = window
+        self.reason = reason
+
+
+# A span of days is an optimisation: it is tried this many times before its days are fetched
+# one by one (where every day gets the whole retry policy again).
+SPAN_ATTEMPTS = 2
+
+
 class _Oversized(Exception):
     """The answer is longer than `WindowPolicy.max_bytes`; it was not read to the end."""
 
@@ -298,6 +315,24 @@ class LightSMSClient:
                 raise DayTooLarge(day) from None
             return self._fetch_windows(Window.whole_day(day), concurrent=True)
 
+    def fetch_span(self, first: date, last: date) -> RawMessages:
+        """The messages of the days `first`..`last` in one `from`/`to` answer (both inclusive,
+        provider-local), for a backfill to ask LightSMS once for several days instead of once a
+        day (`LIGHTSMS_DAYS_PER_REQUEST`).
+
+        Raises `SpanRefused` when the answer is too large (`WindowPolicy`: at once, no retry),
+        keeps failing after `SPAN_ATTEMPTS` attempts, or is an API error: the days are then to
+        be fetched one by one (`fetch_day`), which words any real problem for its own day."""
+        window = Window(Window.whole_day(first).start, Window.whole_day(last).end)
+        try:
+            return self._incoming(
+                window.params(), str(window), splittable=True, attempts=SPAN_ATTEMPTS, split_after=1
+            )
+        except _TooLarge:
+            raise SpanRefused(window, "the answer is too large") from None
+        except LightSMSError as exc:
+            raise SpanRefused(window, str(exc)) from None
+
     def fetch_window(self, window: Window) -> RawMessages:
         """The messages of one `from`/`to` window, cut into smaller windows (one after the
         other) while an answer is too large."""
@@ -355,7 +390,15 @@ class LightSMSClient:
                     f.cancel()
                 raise
 
-    def _incoming(self, dates: dict[str, str], window: str, *, splittable: bool = False) -> RawMessages:
+    def _incoming(
+        self,
+        dates: dict[str, str],
+        window: str,
+        *,
+        splittable: bool = False,
+        attempts: int | None = None,
+        split_after: int | None = None,
+    ) -> RawMessages:
         url = f"{self.base_url}/external/get/{INCOMING_ENDPOINT}"
 
         def attempt() -> RawMessages:
@@ -368,7 +411,14 @@ class LightSMSClient:
                 raise self._api_error(result.code, window)
             return result
 
-        return self._with_retries(attempt, INCOMING_ENDPOINT, window, splittable=splittable)
+        return self._with_retries(
+            attempt,
+            INCOMING_ENDPOINT,
+            window,
+            splittable=splittable,
+            attempts=attempts,
+            split_after=split_after,
+        )
 
     def _signed_incoming(self, url: str, dates: dict[str, str], window: str) -> RawMessages | ApiErrorCode:
         params = {
@@ -442,8 +492,24 @@ class LightSMSClient:
             )
         return resp
 
-    def _with_retries(self, attempt, endpoint: str, window: str | None, *, splittable: bool = False):  # type: ignore[no-untyped-def]
-        policy = self.retry
+    def _with_retries(  # type: ignore[no-untyped-def]
+        self,
+        attempt,
+        endpoint: str,
+        window: str | None,
+        *,
+        splittable: bool = False,
+        attempts: int | None = None,
+        split_after: int | None = None,
+    ):
+        """`attempt` under the retry policy; `attempts` and `split_after` narrow the policy's
+        attempts and `WindowPolicy.split_after_attempts` for one call (a span of days)."""
+        policy = (
+            self.retry
+            if attempts is None
+            else replace(self.retry, attempts=min(attempts, self.retry.attempts))
+        )
+        split_after = self.window.split_after_attempts if split_after is None else split_after
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
@@ -460,7 +526,7 @@ class LightSMSClient:
             stop=stop_any(
                 stop_after_attempt(policy.attempts),
                 stop_before_delay(policy.total_seconds),
-                _SplitInstead(self.window.split_after_attempts) if splittable else stop_never,
+                _SplitInstead(split_after) if splittable else stop_never,
             ),
             wait=wait,
             retry=retry_if_exception_type(_Transient),
@@ -483,7 +549,7 @@ class LightSMSClient:
             ) from None
         except _Transient as exc:
             made = retrying.statistics.get("attempt_number", policy.attempts)
-            if splittable and exc.size_like and made >= self.window.split_after_attempts:
+            if splittable and exc.size_like and made >= split_after:
                 raise _TooLarge from None
             raise UnavailableError(
                 f"{exc.problem}; gave up after the retry budget "

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lightsms_pipeline.client import INCOMING_ENDPOINT, LightSMSClient
+from lightsms_pipeline.client import INCOMING_ENDPOINT, LightSMSClient, SpanRefused
 from lightsms_pipeline.contract import DEFAULT_REGION, DEFAULT_TIMEZONE, INCOMING
 from lightsms_pipeline.errors import LightSMSError
 from lightsms_pipeline.normalize import to_incoming_table
@@ -72,6 +72,8 @@ class IngestOptions:
     # Processes that ingest, this one included (LIGHTSMS_WORKER_PROCESSES, resolved); 1: threads
     # in this process only, the path every run took before workers existed.
     worker_processes: int = 1
+    # Consecutive days asked for in one request (LIGHTSMS_DAYS_PER_REQUEST, `ingest_span`).
+    days_per_request: int = 1
 
 
 def check_partition(table: pa.Table, day: date, tz: str) -> PartitionFindings:
@@ -124,6 +126,69 @@ def ingest_day(
     with `windows=False`, `DayTooLarge` for a day to be fetched in windows)."""
     raw = client.fetch_day(day, windows=windows)
     return write_day(dataset, day, normalize_answer(raw, options, fetched_at, day.isoformat()), options)
+
+
+def day_spans(days: Sequence[date], size: int) -> list[tuple[date, ...]]:
+    """`days` in order, cut into runs of at most `size` consecutive days: what one request
+    each can ask for (`ingest_span`). A gap starts a new run."""
+    spans: list[list[date]] = []
+    for day in days:
+        if spans and len(spans[-1]) < size and day.toordinal() - spans[-1][-1].toordinal() == 1:
+            spans[-1].append(day)
+        else:
+            spans.append([day])
+    return [tuple(span) for span in spans]
+
+
+def ingest_span(
+    client: LightSMSClient,
+    dataset: Dataset,
+    days: Sequence[date],
+    options: IngestOptions,
+    fetched_at: datetime,
+) -> list[DayResult] | None:
+    """Consecutive `days` from one `from`/`to` answer, each written as `ingest_day` writes it;
+    None when they are to be fetched day by day instead.
+
+    Each day's table is `to_incoming_table` of exactly the messages whose `date` names that day,
+    which is what a `date=` request for the day answers: the same rows, order and checks. Any
+    doubt sends the days back to one request each, where a real problem is worded for its own
+    day: the span refused or failing (`SpanRefused`), a message dated outside the span (or not
+    dated as a day at all), a day of this run already written (a retried run resumes day by
+    day). Days are written one after the other; a day that fails to write fails alone."""
+    if any(written_by_this_run(dataset, day, options) for day in days):
+        return None
+    try:
+        raw = client.fetch_span(days[0], days[-1])
+    except SpanRefused as exc:
+        log.info(
+            "LightSMS %s for %s: %s; fetching its days one by one", INCOMING_ENDPOINT, exc.window, exc.reason
+        )
+        return None
+    per_day = _messages_by_day(raw, days)
+    if per_day is None:
+        log.info("LightSMS %s for %s..%s: a message is dated outside the days asked for; fetching "
+                 "them one by one", INCOMING_ENDPOINT, days[0], days[-1])  # fmt: skip
+        return None
+    results = []
+    for day, messages in zip(days, per_day, strict=True):
+        try:
+            table = normalize_answer(messages, options, fetched_at, day.isoformat())
+            results.append(write_day(dataset, day, table, options))
+        except LightSMSError as exc:
+            results.append(DayResult(day=day, error=exc))
+        except Exception as exc:
+            log.exception("unexpected error ingesting %s", day)
+            results.append(DayResult(day=day, error=exc))
+    return results
+
+
+def _messages_by_day(raw: RawMessages, days: Sequence[date]) -> list[RawMessages] | None:
+    """`raw` cut by the day its `date` text names, one part per day of `days`; None when some
+    message names none of them."""
+    named = pc.utf8_slice_codeunits(raw.date, 0, 10)
+    parts = [raw.filter(pc.equal(named, day.isoformat())) for day in days]
+    return parts if sum(map(len, parts)) == len(raw) else None
 
 
 def normalize_answer(raw: RawMessages, options: IngestOptions, fetched_at: datetime, window: str) -> pa.Table:
@@ -203,7 +268,25 @@ def ingest_days(
             on_done(result)
         return result
 
-    if len(days) <= 1 or options.parallelism <= 1:
-        return [one(d) for d in days]
-    with ThreadPoolExecutor(max_workers=options.parallelism, thread_name_prefix="lightsms") as pool:
-        return list(pool.map(one, days))
+    def span(days_of_span: tuple[date, ...]) -> list[DayResult]:
+        results = None
+        if len(days_of_span) > 1:
+            try:
+                results = ingest_span(client, dataset, days_of_span, options, fetched_at)
+            except Exception:
+                log.exception("unexpected error ingesting %s..%s", days_of_span[0], days_of_span[-1])
+        if results is None:
+            return [one(d) for d in days_of_span]
+        if on_done is not None:
+            for result in results:
+                on_done(result)
+        return results
+
+    spans = day_spans(days, options.days_per_request)
+    if len(spans) <= 1 or options.parallelism <= 1:
+        done = [r for s in spans for r in span(s)]
+    else:
+        with ThreadPoolExecutor(max_workers=options.parallelism, thread_name_prefix="lightsms") as pool:
+            done = [r for results in pool.map(span, spans) for r in results]
+    by_day = {r.day: r for r in done}
+    return [by_day[d] for d in days]

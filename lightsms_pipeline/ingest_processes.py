@@ -37,9 +37,11 @@ from lightsms_pipeline.errors import LightSMSError
 from lightsms_pipeline.ingest import (
     DayResult,
     IngestOptions,
+    day_spans,
     duplicate_ids,
     ids_ascending,
     ingest_day,
+    ingest_span,
     normalize_answer,
     write_day,
     written_by_this_run,
@@ -62,13 +64,20 @@ class DayTask:
 
 
 @dataclass(frozen=True)
+class SpanTask:
+    """Consecutive days asked for in one request (`ingest_span`)."""
+
+    days: tuple[date, ...]
+
+
+@dataclass(frozen=True)
 class WindowTask:
     day: date
     index: int
     window: Window
 
 
-Task: TypeAlias = DayTask | WindowTask
+Task: TypeAlias = DayTask | SpanTask | WindowTask
 
 
 @dataclass(frozen=True)
@@ -78,7 +87,21 @@ class Split:
     day: date
 
 
-Outcome: TypeAlias = DayResult | Split | pa.Table
+@dataclass(frozen=True)
+class SpanDone:
+    """A span's days, each written or failed on its own."""
+
+    results: tuple[DayResult, ...]
+
+
+@dataclass(frozen=True)
+class Unspanned:
+    """A span to be fetched day by day (`ingest_span` said so)."""
+
+    days: tuple[date, ...]
+
+
+Outcome: TypeAlias = DayResult | SpanDone | Unspanned | Split | pa.Table
 # (requests, retries, timestamp_calls, seconds) a worker's client added while serving a task.
 StatsDelta: TypeAlias = tuple[int, int, int, float]
 
@@ -130,6 +153,10 @@ def _run_in_worker(context: _Context, task: Task) -> tuple[Outcome, StatsDelta]:
     outcome = run_task(context, task)
     if isinstance(outcome, DayResult) and outcome.error is not None:
         outcome = replace(outcome, error=portable(outcome.error))
+    if isinstance(outcome, SpanDone):
+        outcome = SpanDone(
+            tuple(r if r.error is None else replace(r, error=portable(r.error)) for r in outcome.results)
+        )
     return outcome, context.stats_delta()
 
 
@@ -139,6 +166,15 @@ def run_task(context: _Context, task: Task) -> Outcome:
     if isinstance(task, WindowTask):
         raw = context.client.fetch_window(task.window)
         return normalize_answer(raw, context.options, context.fetched_at, str(task.window))
+    if isinstance(task, SpanTask):
+        try:
+            results = ingest_span(
+                context.client, context.dataset, task.days, context.options, context.fetched_at
+            )
+        except Exception:
+            log.exception("unexpected error ingesting %s", _describe(task))
+            results = None
+        return Unspanned(task.days) if results is None else SpanDone(tuple(results))
     day = task.day
     try:
         return written_by_this_run(context.dataset, day, context.options) or ingest_day(
@@ -220,7 +256,10 @@ class _Run:
         self.fetched_at = fetched_at
         self.on_done = on_done
         self.local = _Context(client, dataset, options, fetched_at)
-        self.work = _Work(DayTask(d) for d in days)
+        self.work = _Work(
+            DayTask(span[0]) if len(span) == 1 else SpanTask(span)
+            for span in day_spans(days, options.days_per_request)
+        )
         self.results: dict[date, DayResult] = {}
         self.assemblies: dict[date, _Assembly] = {}
         self.lock = threading.Lock()
@@ -371,6 +410,15 @@ class _Run:
     # --- outcomes ------------------------------------------------------------------------
 
     def handle(self, task: Task, outcome: Outcome) -> None:
+        if isinstance(task, SpanTask):
+            if isinstance(outcome, Unspanned):
+                self.work.finish([DayTask(d) for d in outcome.days])
+                return
+            assert isinstance(outcome, SpanDone)
+            for result in outcome.results:
+                self.day_done(result)
+            self.work.finish()
+            return
         if isinstance(task, DayTask):
             if isinstance(outcome, Split):
                 windows = split(Window.whole_day(task.day))
@@ -402,6 +450,9 @@ class _Run:
                 assembly.parts = [None] * len(assembly.parts)  # let the others' tables go
             if first:
                 self.day_done(DayResult(day=task.day, error=error))
+        elif isinstance(task, SpanTask):
+            for day in task.days:
+                self.day_done(DayResult(day=day, error=error))
         else:
             self.day_done(DayResult(day=task.day, error=error))
         self.work.finish()
@@ -454,6 +505,8 @@ def _joined_in_order(parts: Sequence[pa.Table]) -> bool:
 
 
 def _describe(task: Task) -> str:
+    if isinstance(task, SpanTask):
+        return f"{task.days[0]}..{task.days[-1]}"
     return str(task.day) if isinstance(task, DayTask) else f"{task.day} (window {task.window})"
 
 

@@ -80,6 +80,11 @@ class RawMessages:
         e = pa.array([], pa.string())
         return cls(e, e, e, e, e, e)
 
+    def filter(self, mask: pa.BooleanArray) -> RawMessages:
+        """The messages where `mask` is true, in the order received."""
+        names = ("id_sms", "date", "sender", "phone", "prefix", "text")
+        return RawMessages(*(getattr(self, name).filter(mask) for name in names))
+
     @classmethod
     def concat(cls, parts: list[RawMessages]) -> RawMessages:
         """The messages of several answers (a day's windows) one after the other, as received."""

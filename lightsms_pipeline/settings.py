@@ -71,6 +71,9 @@ class Settings(BaseModel):
     # this many times in a row, is fetched in from/to windows instead (client.WindowPolicy).
     window_max_bytes: Annotated[int, Field(ge=1)] = 64 * 1024 * 1024
     window_split_after_attempts: Annotated[int, Field(ge=1)] = 3
+    # Consecutive days of a backfill asked for in one from/to request (client.fetch_span); 1 is
+    # one request a day. A span that fails or is too large is fetched day by day instead.
+    days_per_request: Annotated[int, Field(ge=1, le=31)] = 1
     # Several LightSMS accounts (lightsms_pipeline/accounts.py); empty: the one account of
     # LIGHTSMS_LOGIN / LIGHTSMS_API_KEY, with today's asset keys and layout.
     accounts_file: str = ""

@@ -112,6 +112,7 @@ def build_incoming_messages(
             resume=context.retry_number > 0,
             sender_cache_dir=settings.sender_cache_dir() or "",
             worker_processes=resolve_worker_processes(settings.worker_processes),
+            days_per_request=settings.days_per_request,
         )
         before = client.stats.snapshot()
         started = time.monotonic()

@@ -15,7 +15,7 @@ import struct
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -103,13 +103,23 @@ def _last_values(query: str) -> dict[str, str]:
     }
 
 
-def _day_of(params: dict[str, str]) -> str | None:
+def _day_of(params: dict[str, str], fail_dates: Collection[str] = ()) -> str | None:
     """The day a request asks about: `date`, or the day of a `from`/`to` window inside one day,
-    so that a day that always fails fails for its windows too."""
+    so that a day that always fails fails for its windows too; for a window over several days
+    (a span), the first of them in `fail_dates`, so that the span fails as well."""
     if params.get("date"):
         return params["date"]
     start, end = params.get("from", ""), params.get("to", "")
-    return start[:10] if start and start[:10] == end[:10] else None
+    if start and start[:10] == end[:10]:
+        return start[:10]
+    try:
+        first, last = date.fromisoformat(start[:10]), date.fromisoformat(end[:10])
+    except ValueError:
+        return None
+    if not fail_dates or (last - first).days > 366:
+        return None
+    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+    return next((d.isoformat() for d in days if d.isoformat() in fail_dates), None)
 
 
 def _utc_now() -> datetime:
@@ -518,7 +528,9 @@ class _Handler(BaseHTTPRequestHandler):
             sim.stats.record_params(params)
         fault = None
         if plan is not None:
-            fault = plan.push_fault(endpoint, params.get("phone")) or plan.choose(endpoint, _day_of(params))
+            fault = plan.push_fault(endpoint, params.get("phone")) or plan.choose(
+                endpoint, _day_of(params, plan.fail_dates)
+            )
         if fault is not None:
             sim.stats.record_fault(fault)
             if fault is FaultKind.RESET:
