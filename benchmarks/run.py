@@ -2,7 +2,8 @@
 
     python benchmarks/run.py                    # full sizes, several minutes
     python benchmarks/run.py --quick            # small sizes, a smoke run
-    python benchmarks/run.py --only backfill    # or normalize, million_day, downstream, history
+    python benchmarks/run.py --only backfill    # or normalize, million_day, downstream, history:
+                                                # replaces those sections, keeps the others
     python benchmarks/run.py --baseline-days 60 # measure the sequential baseline on 60 days, extrapolate
 
 Every figure is a median of repeats, measured in fresh processes on this machine; ratios are
@@ -22,7 +23,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from benchmarks import backfill, downstream, history, million_day, normalize_throughput
 from benchmarks.machine import describe, load_average
-from benchmarks.results import Table, write_results
+from benchmarks.results import Table, merge_results, write_results
 
 RESULTS = Path(__file__).resolve().with_name("RESULTS.md")
 BENCHMARKS = ("backfill", "normalize", "million_day", "downstream", "history")
@@ -72,7 +73,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{'Smoke run (`--quick`): small sizes, the targets are for the full run. ' if args.quick else ''}"
         f"The whole run took {minutes:.1f} min; load average at the end: {load_average()}."
     )
-    write_results(args.output, machine, tables, preface)
+    if args.only:  # the other benchmarks' sections stay as they were
+        merge_results(args.output, machine, tables, preface)
+    else:
+        write_results(args.output, machine, tables, preface)
     log(f"wrote {args.output} ({minutes:.1f} min)")
     return 0
 
