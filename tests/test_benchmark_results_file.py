@@ -67,6 +67,7 @@ def test_a_partial_run_replaces_its_sections_and_keeps_and_stamps_the_others(tmp
     merge_results(path, machine(), [normalize])  # a second partial run
     text = path.read_text(encoding="utf-8")
     # Sections keep the stamp of the run that measured them; none is stamped twice.
-    assert text.split("## Backfill")[1].split("## ")[0].count("_Measured in an earlier run:_ 2026-11-25") == 1
+    backfill = text.split("## Backfill")[1].split("## ")[0]
+    assert backfill.count("_Measured in an earlier run:_") == backfill.count("2026-11-25 02:51 UTC") == 1
     day = text.split("## A 100,000-message day")[1].split("## ")[0]
     assert day.count("_Measured in an earlier run:_ 2026-12-01 14:00 UTC, load 0.50") == 1
