@@ -154,6 +154,8 @@ def _parse_many(senders: list[str], region: str) -> list[str | None]:
     """`_parse_e164` of each sender: both readings (international, then national in `region`)
     decided in batches by `phone_batches`, call by call only where it leaves a sender undecided."""
     results: list[str | None] = [None] * len(senders)
+    if not senders:
+        return results
     column = pa.array(senders, pa.string())
     digits, plain = international_digits(column)
     at = np.flatnonzero(plain.to_numpy(zero_copy_only=False))
