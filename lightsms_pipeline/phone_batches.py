@@ -174,12 +174,48 @@ def _strip_national_prefix(national: pa.StringArray, metadata: PhoneMetadata) ->
     where = np.flatnonzero(hits.to_numpy(zero_copy_only=False))
     if len(where) == 0:
         return national
-    stripped = []
-    for number in national.take(pa.array(where)).to_pylist():
-        _, candidate, _ = _maybe_strip_national_prefix_carrier_code(number, metadata)
-        keep = _test_number_length(candidate, metadata) in KEEP_UNSTRIPPED
-        stripped.append(number if keep else candidate)
-    return pc.replace_with_mask(national, hits, pa.array(stripped, pa.string()))  # type: ignore[no-any-return]
+    numbers = national.take(pa.array(where))
+    stripped = _stripped_by_arrow(numbers, metadata)
+    if stripped is None:
+        kept = []
+        for number in numbers.to_pylist():
+            _, candidate, _ = _maybe_strip_national_prefix_carrier_code(number, metadata)
+            keep = _test_number_length(candidate, metadata) in KEEP_UNSTRIPPED
+            kept.append(number if keep else candidate)
+        stripped = pa.array(kept, pa.string())
+    return pc.replace_with_mask(national, hits, stripped)  # type: ignore[no-any-return]
+
+
+def _stripped_by_arrow(numbers: pa.StringArray, metadata: PhoneMetadata) -> pa.StringArray | None:
+    """What `parse` keeps of `numbers` (all matched by `national_prefix_for_parsing` at the start)
+    after `_maybe_strip_national_prefix_carrier_code` and `_test_number_length`, where the prefix is
+    simply cut off (no `national_prefix_transform_rule`): the number without the prefix, unless
+    the whole number fits the general pattern and the rest does not, or the rest has a length
+    `parse` keeps unstripped (too short, local only, or between possible lengths). None where the
+    country rewrites the number instead (the library strips those)."""
+    general = metadata.general_desc
+    pattern = getattr(general, "national_number_pattern", None)
+    possible = sorted(getattr(general, "possible_length", ()) or ())
+    if metadata.national_prefix_transform_rule or not pattern or not possible:
+        return None
+    whole = f"^(?:{pattern})$"
+    rest = pc.replace_substring_regex(
+        numbers, f"^(?:{metadata.national_prefix_for_parsing})", "", max_replacements=1
+    )
+    unchanged = pc.and_(
+        pc.match_substring_regex(numbers, whole), pc.invert(pc.match_substring_regex(rest, whole))
+    )
+    candidate = pc.if_else(unchanged, numbers, rest)
+    length = pc.utf8_length(candidate)
+    local_only = list(getattr(general, "possible_length_local_only", ()) or ())
+    keep = pc.or_(
+        pc.or_(pc.is_in(length, pa.array(local_only, length.type)), pc.less(length, possible[0])),
+        pc.and_(
+            pc.less_equal(length, possible[-1]),
+            pc.invert(pc.is_in(length, pa.array(possible, length.type))),
+        ),
+    )
+    return pc.if_else(keep, numbers, candidate)  # type: ignore[no-any-return]
 
 
 def _valid_in_first_matching_region(
