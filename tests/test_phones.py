@@ -315,9 +315,12 @@ def test_a_million_day_like_sender_set_drawn_small_gets_the_library_verdict_cold
         # +1 13101232: stripping the national prefix 1 would leave a local-only length, so the
         # prefix stays (and the number is invalid) except as a national form in Canada.
         ("113101232", "LT"),
+        # Belarus: the whole number fits the plan and what follows the national prefix 8 does
+        # not, so the 8 stays.
+        ("8011234567", "BY"),
     ],
 )
-def test_a_national_form_that_begins_with_the_regions_own_calling_code_gets_the_library_verdict(
+def test_national_prefixes_and_the_regions_own_calling_code_in_front_get_the_library_verdict(
     sender: str, region: str
 ) -> None:
     clear_cache()
