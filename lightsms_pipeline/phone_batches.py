@@ -39,10 +39,11 @@ _CODES_BY_SIZE = {
 
 @dataclass(frozen=True)
 class Verdicts:
-    """Per sender: `e164` is `+code national` where the library's reading gives a valid number,
-    else None; `undecided` are the positions this module left to the library."""
+    """Per sender: `e164` (an object array, so a whole batch is placed at once) is
+    `+code national` where the library's reading gives a valid number, else None; `undecided`
+    are the positions this module left to the library."""
 
-    e164: list[str | None]
+    e164: np.ndarray
     undecided: list[int]
 
 
@@ -62,7 +63,7 @@ def international_e164(digits: pa.StringArray) -> Verdicts:
         pc.or_(pc.or_(pc.less(lengths, 3), pc.greater(lengths, 20)), pc.starts_with(digits, "0"))
     )
     code = _calling_codes(digits)
-    verdicts = Verdicts([None] * len(digits), np.flatnonzero(special).tolist())
+    verdicts = Verdicts(_nones(len(digits)), np.flatnonzero(special).tolist())
     grouped = np.flatnonzero(~special & _flags(code.is_valid()))
     if len(grouped) == 0:
         return verdicts
@@ -88,7 +89,7 @@ def national_e164(senders: pa.StringArray, region: str) -> Verdicts:
     calling code are read by `parse` as the region's calling code and the digits themselves,
     national prefix stripped as for an international number. The others are left undecided."""
     metadata = PhoneMetadata.metadata_for_region(region.upper(), None)
-    verdicts = Verdicts([None] * len(senders), [])
+    verdicts = Verdicts(_nones(len(senders)), [])
     if metadata is None or metadata.country_code is None or region not in phonenumbers.SUPPORTED_REGIONS:
         verdicts.undecided.extend(range(len(senders)))
         return verdicts
@@ -110,6 +111,10 @@ def national_e164(senders: pa.StringArray, region: str) -> Verdicts:
         _decide(verdicts, positions, metadata.country_code, senders.take(pa.array(positions)), metadata)
         verdicts.undecided.sort()
     return verdicts
+
+
+def _nones(n: int) -> np.ndarray:
+    return np.full(n, None, dtype=object)
 
 
 def _plain_digits(texts: pa.StringArray) -> pa.BooleanArray:
@@ -156,8 +161,7 @@ def _decide(
         return
     formatted = pc.binary_join_element_wise(f"+{code}", national, "")
     found = pc.if_else(pa.array(possible & valid), formatted, None).to_pylist()
-    for i, value in zip(positions.tolist(), found, strict=True):
-        verdicts.e164[i] = value
+    verdicts.e164[positions] = found
 
 
 def _strip_national_prefix(national: pa.StringArray, metadata: PhoneMetadata) -> pa.StringArray:

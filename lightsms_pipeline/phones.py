@@ -153,28 +153,24 @@ def _verdicts(
 def _parse_many(senders: list[str], region: str) -> list[str | None]:
     """`_parse_e164` of each sender: both readings (international, then national in `region`)
     decided in batches by `phone_batches`, call by call only where it leaves a sender undecided."""
-    results: list[str | None] = [None] * len(senders)
     if not senders:
-        return results
+        return []
     column = pa.array(senders, pa.string())
     digits, plain = international_digits(column)
     at = np.flatnonzero(plain.to_numpy(zero_copy_only=False))
     international = international_e164(digits.take(pa.array(at, pa.int64())))
-    undecided = set(international.undecided)
-    national_at = []
-    for j, (i, e164) in enumerate(zip(at.tolist(), international.e164, strict=True)):
-        if e164 is not None:
-            results[i] = e164
-        elif j in undecided:
-            results[i] = _parse_e164(senders[i], region)
-        else:
-            national_at.append(i)
+    results = np.full(len(senders), None, dtype=object)
+    results[at] = international.e164
+    for i in at[international.undecided].tolist():
+        results[i] = _parse_e164(senders[i], region)
+    not_valid = np.equal(international.e164, None)  # type: ignore[call-overload]
+    not_valid[international.undecided] = False
+    national_at = at[not_valid]
     national = national_e164(column.take(pa.array(national_at, pa.int64())), region)
-    for i, e164 in zip(national_at, national.e164, strict=True):
-        results[i] = e164
-    for j in national.undecided:
-        results[national_at[j]] = _national_e164(senders[national_at[j]], region)
-    return results
+    results[national_at] = national.e164
+    for i in national_at[national.undecided].tolist():
+        results[i] = _national_e164(senders[i], region)
+    return results.tolist()  # type: ignore[no-any-return]
 
 
 def _international_digits(sender: str) -> str | None:
