@@ -328,3 +328,24 @@ def test_national_prefixes_and_the_regions_own_calling_code_in_front_get_the_lib
         library_e164(sender, region),
         "+37061234567",
     ]
+
+
+@pytest.mark.parametrize(
+    ("sender", "region", "e164"),
+    [
+        # Italy keeps the 0 of its area codes after +39 (Rome 06), in every spelling; Vatican
+        # City shares +39 and is told by its leading digits 06698.
+        ("390612345678", "LT", "+390612345678"),
+        ("00390612345678", "GB", "+390612345678"),
+        ("0612345678", "IT", "+390612345678"),
+        ("390669812345", "LT", "+390669812345"),
+        # Côte d'Ivoire's ten-digit numbers begin with 0 too.
+        ("2250712345678", "LT", "+2250712345678"),
+    ],
+)
+def test_leading_zeros_of_the_national_number_are_kept_in_a_batch(
+    sender: str, region: str, e164: str
+) -> None:
+    clear_cache()
+    assert senders_to_e164(pa.array([sender, "PAYSERA"]), region).to_pylist() == [e164, None]
+    assert library_e164(sender, region) == e164
