@@ -1,15 +1,18 @@
-"""phonenumbers' verdict on a whole column of new senders read as international numbers, at once.
+"""phonenumbers' verdict on a whole column of new senders at once, read as international numbers
+and as national numbers of the default region.
 
 Why it exists: on a cold day every sender is new, and asking the library one `PhoneNumber` at a
 time (cut the calling code, strip a national prefix, `is_valid_number`) was most of the CPU of
 normalizing the day. Here the same steps run over Arrow columns, grouped by calling code: the
-calling code is the first 1-3 digits that are one (as `parse` finds it); the national prefix is
-stripped only where the country's `national_prefix_for_parsing` matches at the start (rare for
-international numbers, and those few are stripped by the library itself); the region of a code
-shared by several countries is chosen as `region_code_for_number` chooses it (regions in the
-library's order, by `leading_digits` where a region has them, else by a known number type); and
-a number is valid as `_number_type_helper` says, with RE2 over the library's own patterns and
-possible lengths. The library's metadata stays the authority. What this cannot hold exact (shapes
+calling code is the first 1-3 digits that are one (as `parse` finds it), or the region's own for
+a national form that begins with neither the region's international prefix nor its calling code;
+the national prefix is cut off only where the country's `national_prefix_for_parsing` matches at
+the start, as `_maybe_strip_national_prefix_carrier_code` and `_test_number_length` decide (the
+library itself strips for a country whose rule rewrites the number); the region of a code shared
+by several countries is chosen as `region_code_for_number` chooses it (regions in the library's
+order, by `leading_digits` where a region has them, else by a known number type); and a number
+is valid as `_number_type_helper` says, with RE2 over the library's own patterns and possible
+lengths. The library's metadata stays the authority. What this does not hold exact (shapes
 `parse` treats specially, a pattern RE2 cannot compile) it leaves undecided for the caller to ask
 the library one by one. `tests/test_phones.py` holds it equal to `parse` + `is_valid_number`.
 """
