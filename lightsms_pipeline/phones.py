@@ -1,38 +1,38 @@
 """Sender numbers to E.164 (shared/sms-rules.md section 6), cached because senders repeat.
 
 The verdict is phonenumbers': its metadata, its rules. What is cheaper is how a day of new
-senders reaches it. A sender of plain digits, the common shape, is cut into country code and
-national number here, the way `parse("+" + digits)` cuts it (its national prefix stripping
-included), at a quarter of `parse`'s cost; and the national numbers of a country with one region
-are then checked all at once, with Arrow's regular expressions over the very patterns and
-possible lengths `is_valid_number` tries one number at a time (`_valid_in_region`). Countries
-that share a calling code (+1, +44, +7...) and national forms still go through the library call
-by call. `tests/test_phones.py` holds all of it equal to `parse` + `is_valid_number` on every
-simulated sender shape, the hand-written cases and random digit strings.
+senders reaches it: `phone_batches` decides both readings of a sender (international, then
+national in the default region) over whole Arrow columns, grouped by calling code, and leaves to
+the library, call by call, only the shapes it does not hold exact. A single sender
+(`to_e164`) is cut into country code and national number here, the way `parse("+" + digits)`
+cuts it, at a quarter of `parse`'s cost. `tests/test_phones.py` holds all of it equal to
+`parse` + `is_valid_number` on every simulated sender shape, hand-written cases and random digit
+strings.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumber
 from phonenumbers.phonenumberutil import (
-    ValidationResult,
     _maybe_strip_national_prefix_carrier_code,
     _set_italian_leading_zeros_for_phone_number,
     _test_number_length,
 )
 
 from lightsms_pipeline.contract import DEFAULT_REGION
+from lightsms_pipeline.phone_batches import (
+    KEEP_UNSTRIPPED,
+    international_digits,
+    international_e164,
+    national_e164,
+)
 from lightsms_pipeline.sender_cache import SenderCache, forget_read
 
 CACHE_LIMIT = 1_000_000  # distinct (region, sender) pairs kept before the cache starts afresh
-_KEEP_UNSTRIPPED = (
-    ValidationResult.TOO_SHORT,
-    ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
-    ValidationResult.INVALID_LENGTH,
-)
 _UNSEEN = object()
 _cache: dict[str, dict[str, str | None]] = {}
 
@@ -106,7 +106,7 @@ def international_number(digits: str) -> PhoneNumber | None:
     if metadata is None:  # never for a code of COUNTRY_CODE_TO_REGION_CODE (parse asserts it)
         return None
     _, stripped, _ = _maybe_strip_national_prefix_carrier_code(national, metadata)
-    if _test_number_length(stripped, metadata) not in _KEEP_UNSTRIPPED:
+    if _test_number_length(stripped, metadata) not in KEEP_UNSTRIPPED:
         national = stripped
     if not 2 <= len(national) <= 17:
         return None
@@ -151,36 +151,26 @@ def _verdicts(
 
 
 def _parse_many(senders: list[str], region: str) -> list[str | None]:
-    """`_parse_e164` of each sender, the international numbers of one-region countries checked
-    together per country."""
-    results: list[str | None] = [None] * len(senders)
-    by_country: dict[int, list[tuple[int, PhoneNumber]]] = {}  # code -> (position, number)
-    one_by_one: list[int] = []
-    for i, sender in enumerate(senders):
-        digits = _international_digits(sender)
-        number = international_number(digits) if digits is not None else None
-        if number is None:
-            one_by_one.append(i)
-        elif len(COUNTRY_CODE_TO_REGION_CODE[number.country_code or 0]) == 1:
-            by_country.setdefault(number.country_code or 0, []).append((i, number))
-        elif phonenumbers.is_valid_number(number):
-            results[i] = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-        else:
-            one_by_one.append(i)
-    for code, numbers in by_country.items():
-        national = [phonenumbers.national_significant_number(n) for _, n in numbers]
-        try:
-            verdicts = _valid_in_region(code, pa.array(national, pa.string())).to_pylist()
-        except pa.ArrowInvalid:  # a pattern RE2 cannot compile: the library decides, one by one
-            verdicts = [phonenumbers.is_valid_number(n) for _, n in numbers]
-        for (i, _), nsn, valid in zip(numbers, national, verdicts, strict=True):
-            if valid:
-                results[i] = f"+{code}{nsn}"  # what format_number(..., E164) writes
-            else:
-                one_by_one.append(i)
-    for i in one_by_one:
+    """`_parse_e164` of each sender: both readings (international, then national in `region`)
+    decided in batches by `phone_batches`, call by call only where it leaves a sender undecided."""
+    if not senders:
+        return []
+    column = pa.array(senders, pa.string())
+    digits, plain = international_digits(column)
+    at = np.flatnonzero(plain.to_numpy(zero_copy_only=False))
+    international = international_e164(digits.take(pa.array(at, pa.int64())))
+    results = np.full(len(senders), None, dtype=object)
+    results[at] = international.e164
+    for i in at[international.undecided].tolist():
+        results[i] = _parse_e164(senders[i], region)
+    not_valid = np.equal(international.e164, None)  # type: ignore[call-overload]
+    not_valid[international.undecided] = False
+    national_at = at[not_valid]
+    national = national_e164(column.take(pa.array(national_at, pa.int64())), region)
+    results[national_at] = national.e164
+    for i in national_at[national.undecided].tolist():
         results[i] = _national_e164(senders[i], region)
-    return results
+    return results.tolist()  # type: ignore[no-any-return]
 
 
 def _international_digits(sender: str) -> str | None:
@@ -205,47 +195,3 @@ def _national_e164(sender: str, region: str) -> str | None:
     if phonenumbers.is_valid_number(number):
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return None
-
-
-def _valid_in_region(code: int, national: pa.StringArray) -> pa.BooleanArray:
-    """`is_valid_number` of the numbers `+code national...` of a one-region calling code, at once.
-
-    The library's `_number_type_helper`: valid when the general description matches and any
-    number type does (mobile only when its pattern differs from the fixed line's); a
-    description matches when the length is one of its possible lengths (if it lists any) and
-    its pattern matches the whole national number.
-    """
-    (region,) = COUNTRY_CODE_TO_REGION_CODE[code]
-    metadata = PhoneMetadata.metadata_for_region_or_calling_code(code, region)
-    geographic = region != phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY
-    if metadata is None or (geographic and phonenumbers.country_code_for_valid_region(region) != code):
-        return pa.repeat(False, len(national))  # type: ignore[return-value]
-    lengths = pc.utf8_length(national)
-
-    def matching(desc: object) -> pa.BooleanArray:
-        pattern = getattr(desc, "national_number_pattern", None)
-        if desc is None or not pattern:
-            return pa.repeat(False, len(national))  # type: ignore[return-value]
-        matched = pc.match_substring_regex(national, f"^(?:{pattern})$")
-        possible = getattr(desc, "possible_length", ())
-        if possible:
-            matched = pc.and_(matched, pc.is_in(lengths, pa.array(list(possible), lengths.type)))
-        return matched  # type: ignore[no-any-return]
-
-    types = [
-        metadata.premium_rate,
-        metadata.toll_free,
-        metadata.shared_cost,
-        metadata.voip,
-        metadata.personal_number,
-        metadata.pager,
-        metadata.uan,
-        metadata.voicemail,
-        metadata.fixed_line,
-    ]
-    if not metadata.same_mobile_and_fixed_line_pattern:
-        types.append(metadata.mobile)
-    any_type = matching(types[0])
-    for desc in types[1:]:
-        any_type = pc.or_(any_type, matching(desc))
-    return pc.and_(matching(metadata.general_desc), any_type)  # type: ignore[no-any-return]
