@@ -19,6 +19,7 @@ the library one by one. `tests/test_phones.py` holds it equal to `parse` + `is_v
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,10 +35,13 @@ KEEP_UNSTRIPPED = (
     ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
     ValidationResult.INVALID_LENGTH,
 )
-_CODES_BY_SIZE = {
-    size: pa.array(sorted(str(c) for c in COUNTRY_CODE_TO_REGION_CODE if len(str(c)) == size), pa.string())
-    for size in (1, 2, 3)
-}
+
+
+@functools.cache
+def _codes_of_size(size: int) -> pa.StringArray:
+    """The calling codes `size` digits long. Built on first use, not at import: building any Arrow
+    array makes pyarrow import pandas (half a second), which loading the code location need not pay."""
+    return pa.array(sorted(str(c) for c in COUNTRY_CODE_TO_REGION_CODE if len(str(c)) == size), pa.string())  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -134,7 +138,7 @@ def _calling_codes(digits: pa.StringArray) -> pa.StringArray:
     code = pa.nulls(len(digits), pa.string())
     for size in (3, 2, 1):  # the shortest that matches wins, so it is written last
         prefix = pc.utf8_slice_codeunits(digits, 0, size)
-        code = pc.if_else(pc.is_in(prefix, _CODES_BY_SIZE[size]), prefix, code)
+        code = pc.if_else(pc.is_in(prefix, _codes_of_size(size)), prefix, code)
     return code  # type: ignore[return-value]
 
 

@@ -187,3 +187,19 @@ def test_the_range_tags_make_one_run_materialize_exactly_the_range(pipeline: Pip
         ]
     materialized = sorted(e.partition for e in result.get_asset_materialization_events())
     assert sorted(planned) == materialized == ["2025-01-14", "2025-01-15", "2025-01-16"]
+
+
+def test_loading_the_code_location_does_not_import_pandas() -> None:
+    """The webserver, the daemon and every run load the code location; pandas (half a second)
+    is imported by pyarrow on the first Arrow array built, so no module may build one at import."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys, lightsms_pipeline.definitions; print('pandas' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "False"
