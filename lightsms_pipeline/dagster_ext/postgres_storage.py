@@ -1,5 +1,5 @@
 """dagster-postgres's storage, writing a batch of asset events (planned events included) in one
-transaction on one connection.
+transaction on one connection, over connections it keeps instead of one per statement.
 
 dagster-postgres batches only materializations and observations; planned events, one per day
 of a backfill, still go one by one, each on a new connection (about 10 ms each here)."""
@@ -12,7 +12,7 @@ from typing import Any
 from dagster._core.events.log import EventLogEntry
 from dagster._serdes import ConfigurableClassData
 from dagster_postgres import DagsterPostgresStorage, PostgresEventLogStorage
-from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
+from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
 
 from lightsms_pipeline.dagster_ext.batches import (
     event_rows,
@@ -55,6 +55,20 @@ class BatchingPostgresStorage(DagsterPostgresStorage):
         self._event_log_storage = BatchingPostgresEventLogStorage(
             postgres_url, should_autocreate_tables, token_provider=token_provider
         )
+        # dagster-postgres opens a new connection for every statement (a `NullPool`, so that an
+        # instance holds none between uses): 67 connections for a 12-day run here, each about
+        # 3 ms to connect and 6.5 ms of the server's CPU. One kept per storage, checked before
+        # reuse and renewed hourly, as dagster-webserver's own `optimize_for_webserver` does.
+        for storage in (self._run_storage, self._event_log_storage, self._schedule_storage):
+            storage._engine = create_pg_engine(
+                postgres_url,
+                token_provider,
+                isolation_level="AUTOCOMMIT",
+                pool_size=1,
+                max_overflow=8,
+                pool_recycle=3600,
+                pool_pre_ping=True,
+            )
 
     @classmethod
     def from_config_value(  # type: ignore[override]

@@ -18,7 +18,12 @@ from typing import Any
 import dagster_postgres
 import pytest
 from dagster import AssetKey, AssetPartitionStatus, AssetRecordsFilter, DagsterEventType, DagsterInstance
-from dagster_postgres import DagsterPostgresStorage, PostgresEventLogStorage
+from dagster_postgres import (
+    DagsterPostgresStorage,
+    PostgresEventLogStorage,
+    PostgresRunStorage,
+    PostgresScheduleStorage,
+)
 from pipeline import Pipeline
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.engine import Engine
@@ -51,6 +56,15 @@ def test_dagster_postgres_is_the_version_and_shape_the_batch_writer_was_verified
         "self", "postgres_url", "should_autocreate_tables", "inst_data", "token_provider",
     ]  # fmt: skip
     assert list(inspect.signature(PostgresEventLogStorage.index_transaction).parameters) == ["self"]
+    # Each storage connects through its `_engine` (replaced by a pooled one): if that changed,
+    # the replacement would go unused and every event would open a connection again.
+    for storage, connect in (
+        (PostgresEventLogStorage, PostgresEventLogStorage._connect),
+        (PostgresRunStorage, PostgresRunStorage.connect),
+        (PostgresScheduleStorage, PostgresScheduleStorage.connect),
+    ):
+        assert "create_pg_connection(self._engine)" in inspect.getsource(connect), storage
+        assert "poolclass=db_pool.NullPool" in inspect.getsource(storage.__init__), storage
 
 
 @pytest.fixture
@@ -129,6 +143,36 @@ def test_a_backfill_on_the_production_instance_records_every_day_once_in_order_i
     # dagster-postgres alone inserts each planned event on a connection of its own; batched,
     # the days' planned events are one statement, their materializations another.
     assert inserts == Counter({PLANNED: 1, MATERIALIZED: 1})
+
+
+@contextmanager
+def connections_opened() -> Iterator[list[int]]:
+    """How many database connections this process opens while inside (a list of one count)."""
+    opened = [0]
+
+    def on_connect(dbapi_connection: Any, record: Any) -> None:
+        opened[0] += 1
+
+    sqlalchemy_event.listen(Engine, "connect", on_connect)
+    try:
+        yield opened
+    finally:
+        sqlalchemy_event.remove(Engine, "connect", on_connect)
+
+
+@POSTGRES_GROUP
+def test_a_backfill_on_the_production_instance_opens_a_few_connections_not_one_per_event(
+    pipeline: Pipeline, production_home: Path
+) -> None:
+    pipeline.materialize(FIRST)  # the tables are created once, on the first run
+    with connections_opened() as opened:
+        result = pipeline.materialize(FIRST, LAST)
+    assert result.success
+    # dagster-postgres alone opens a connection for every event it stores and every query it
+    # makes; the pooled engines keep one per storage and reuse it
+    # (67 for this run without the pool; 12 with it, most of them the storages' checks for their
+    # tables when the instance is created, one per storage and run)
+    assert opened[0] <= 15, opened
 
 
 @POSTGRES_GROUP
