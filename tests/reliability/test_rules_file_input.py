@@ -79,7 +79,12 @@ BAD_LOCAL_TIMES = st.sampled_from(
 LOCAL_TIME = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1)).map(
     lambda t: t.replace(microsecond=0)
 )
-QUESTIONS = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20)
+# Not NEL, LS or PS: PyYAML's emitter, with `allow_unicode`, writes them raw inside a quoted
+# scalar, where YAML reads them as line breaks and folds them ('\x85   ' is read back as ' '): a
+# file that no longer says what the test meant, whatever reads it.
+QUESTIONS = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x85\u2028\u2029"), max_size=20
+)
 
 
 POLL_FAULTS = (
