@@ -6,14 +6,13 @@ Over real HTTP against the simulator; the one-process path and the worker proces
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import API_KEY, FAST_RETRY, LOGIN
+from conftest import LOGIN
 from reliability.partition_files import compare, expected_rows, part_path
 
 from lightsms_pipeline.client import LightSMSClient
@@ -24,26 +23,9 @@ from lightsms_pipeline.ingest_processes import ingest_days_in_processes
 from lightsms_pipeline.responses import RawMessages
 from lightsms_pipeline.simulator.faults import FaultPlan
 from lightsms_pipeline.simulator.server import SimulatorServer
-from lightsms_pipeline.simulator.traffic import Traffic
 from lightsms_pipeline.storage import Dataset
 
-AUTUMN_DST = date(2024, 10, 27)  # Vilnius: the hour 03:xx twice
 DAYS = [date(2024, 10, 20) + timedelta(days=n) for n in range(16)]  # 10-20 .. 11-04
-LIMIT = 200  # messages per answer: AUTUMN_DST, and so its span, is too large for one
-
-
-@pytest.fixture
-def server() -> Iterator[SimulatorServer]:
-    # Seed 5 puts messages on the windows' HH:59:59 / HH:00:00 boundaries, and at midnight.
-    traffic = Traffic(seed=5, per_day=30, day_volumes={AUTUMN_DST: 1500})
-    with SimulatorServer(traffic, login=LOGIN, api_key=API_KEY, max_messages_per_answer=LIMIT) as sim:
-        yield sim
-
-
-@pytest.fixture
-def client(server: SimulatorServer) -> Iterator[LightSMSClient]:
-    with LightSMSClient(server.base_url, LOGIN, API_KEY, retry=FAST_RETRY, pool_size=4) as c:
-        yield c
 
 
 def options(days_per_request: int, processes: int = 1) -> IngestOptions:

@@ -13,13 +13,12 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import API_KEY, FAST_RETRY, LOGIN
+from conftest import API_KEY, LOGIN
 from reliability.partition_files import compare, expected_rows, part_path
 
 from lightsms_pipeline.client import LightSMSClient
@@ -29,29 +28,13 @@ from lightsms_pipeline.ingest_processes import MIN_DAYS_FOR_WORKERS, ingest_days
 from lightsms_pipeline.settings import Settings
 from lightsms_pipeline.simulator.faults import FaultPlan
 from lightsms_pipeline.simulator.server import SimulatorServer
-from lightsms_pipeline.simulator.traffic import Traffic
 from lightsms_pipeline.storage import Dataset
 from lightsms_pipeline.worker_pool import MAX_AUTO_PROCESSES, WorkerDiedError, resolve_worker_processes
+from parallel.conftest import AUTUMN_DST
 
-AUTUMN_DST = date(2024, 10, 27)  # Vilnius: the hour 03:xx twice
 DAYS = [date(2024, 10, 20) + timedelta(days=n) for n in range(MIN_DAYS_FOR_WORKERS)]
-LIMIT = 200  # messages per answer: AUTUMN_DST is too large and comes in windows
 SALT = "salt-parallel-5e1d"
 SERVED = re.compile(r"worker process \d+: (\d+) tasks served")
-
-
-@pytest.fixture
-def server() -> Iterator[SimulatorServer]:
-    # Seed 5 puts messages on the windows' HH:59:59 / HH:00:00 boundaries.
-    traffic = Traffic(seed=5, per_day=30, day_volumes={AUTUMN_DST: 1500})
-    with SimulatorServer(traffic, login=LOGIN, api_key=API_KEY, max_messages_per_answer=LIMIT) as sim:
-        yield sim
-
-
-@pytest.fixture
-def client(server: SimulatorServer) -> Iterator[LightSMSClient]:
-    with LightSMSClient(server.base_url, LOGIN, API_KEY, retry=FAST_RETRY, pool_size=4) as c:
-        yield c
 
 
 def options(processes: int, **changes: object) -> IngestOptions:
