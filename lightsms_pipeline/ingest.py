@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
@@ -170,17 +171,25 @@ def ingest_span(
         log.info("LightSMS %s for %s..%s: a message is dated outside the days asked for; fetching "
                  "them one by one", INCOMING_ENDPOINT, days[0], days[-1])  # fmt: skip
         return None
-    results = []
-    for day, messages in zip(days, per_day, strict=True):
-        try:
-            table = normalize_answer(messages, options, fetched_at, day.isoformat())
-            results.append(write_day(dataset, day, table, options))
-        except LightSMSError as exc:
-            results.append(DayResult(day=day, error=exc))
-        except Exception as exc:
-            log.exception("unexpected error ingesting %s", day)
-            results.append(DayResult(day=day, error=exc))
-    return results
+
+    def write(day: date, messages: RawMessages) -> DayResult:
+        return write_day(
+            dataset, day, normalize_answer(messages, options, fetched_at, day.isoformat()), options
+        )
+
+    return [day_failing_alone(day, partial(write, day, m)) for day, m in zip(days, per_day, strict=True)]
+
+
+def day_failing_alone(day: date, work: Callable[[], DayResult]) -> DayResult:
+    """What `work` gives for `day`, or the day failed with the error it raised: a day's failure
+    (a LightSMS error, or anything unexpected, logged) is reported in its result, never raised."""
+    try:
+        return work()
+    except LightSMSError as exc:
+        return DayResult(day=day, error=exc)
+    except Exception as exc:
+        log.exception("unexpected error ingesting %s", day)
+        return DayResult(day=day, error=exc)
 
 
 def _messages_by_day(raw: RawMessages, days: Sequence[date]) -> list[RawMessages] | None:
@@ -255,15 +264,13 @@ def ingest_days(
         return ingest_days_in_processes(client, dataset, days, options, fetched_at, on_done=on_done)
 
     def one(day: date) -> DayResult:
-        try:
-            result = written_by_this_run(dataset, day, options) or ingest_day(
-                client, dataset, day, options, fetched_at
-            )
-        except LightSMSError as exc:
-            result = DayResult(day=day, error=exc)
-        except Exception as exc:
-            log.exception("unexpected error ingesting %s", day)
-            result = DayResult(day=day, error=exc)
+        result = day_failing_alone(
+            day,
+            lambda: (
+                written_by_this_run(dataset, day, options)
+                or ingest_day(client, dataset, day, options, fetched_at)
+            ),
+        )
         if on_done is not None:
             on_done(result)
         return result
