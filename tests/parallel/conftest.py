@@ -3,13 +3,16 @@ day-span suites both run against."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from conftest import API_KEY, FAST_RETRY, LOGIN
 
 from lightsms_pipeline.client import LightSMSClient
+from lightsms_pipeline.ingest import DayResult
 from lightsms_pipeline.simulator.server import SimulatorServer
 from lightsms_pipeline.simulator.traffic import Traffic
 
@@ -29,3 +32,21 @@ def server() -> Iterator[SimulatorServer]:
 def client(server: SimulatorServer) -> Iterator[LightSMSClient]:
     with LightSMSClient(server.base_url, LOGIN, API_KEY, retry=FAST_RETRY, pool_size=4) as c:
         yield c
+
+
+def same_days(expected: Sequence[DayResult], got: Sequence[DayResult]) -> list[pa.Table]:
+    """Assert that `got` wrote the days of `expected` alike: the same results, and files equal
+    in schema and contents but the time each run fetched at. Returns `got`'s tables."""
+    tables = []
+    for a, b in zip(expected, got, strict=True):
+        assert (a.day, a.rows, a.distinct_senders, a.findings) == (
+            b.day,
+            b.rows,
+            b.distinct_senders,
+            b.findings,
+        )
+        mine, theirs = pq.read_table(a.path), pq.read_table(b.path)
+        assert theirs.schema == mine.schema
+        assert theirs.drop_columns(["fetched_at"]).equals(mine.drop_columns(["fetched_at"]))
+        tables.append(theirs)
+    return tables
