@@ -1,4 +1,4 @@
-"""The fast JSON path (msgspec for the top level, Arrow's JSON reader for the records) reads a body
+"""The fast JSON path (the body cut by Arrow string kernels, its records read by Arrow JSON) reads a body
 exactly as the exact path does, or hands it back.
 
 `_parse_json_exact` is the reference: the reading every earlier release made, which words every
@@ -68,6 +68,10 @@ def exact_reading(body: bytes) -> dict[str, list[Any]] | ApiErrorCode | str:
 TEXTS = (
     st.text(max_size=30) | st.text(st.characters(codec="utf-8"), max_size=8) | st.sampled_from(WEIRD_TEXTS)
 )
+# Texts that look like the seams the fast path cuts at (`},"` between records, `":{` after an
+# id): a cut in the wrong place must hand the body back, never read it differently.
+SEAM_TEXTS = st.sampled_from(["},", "a},", '},"7":{', '":{', "}", "}\n{", '"}', "\\", '1":{"date'])
+TEXTS = TEXTS | SEAM_TEXTS
 PHONES = st.sampled_from(["5163251632"] * 3 + [None]) | TEXTS
 SPECIAL_MEMBERS = st.sampled_from(
     ["null", "true", "[]", "{}", '"x"', "1", "[null]", '{"error":19}', '{"date":null}', "1" * 40]
@@ -182,7 +186,6 @@ OTHER = '{"date":"2025-01-15 10:00:00","sender":"37061234567","text":"hello"}'
 @pytest.mark.parametrize(
     ("body", "why"),
     [
-        (f'{{"5":{RECORD},"5":{OTHER}}}', "an id named twice"),
         (f'{{"5":{RECORD},"\\u0035":{OTHER}}}', "an id named twice, once escaped"),
         (f'{{"5":{RECORD},"6":{OTHER[:-1]},"text":"x"}}}}', "a field named twice"),
         (f'{{"5":{RECORD[:-1]},"te\\u0078t":"x"}}}}', "a field named twice, once escaped"),
@@ -196,10 +199,39 @@ OTHER = '{"date":"2025-01-15 10:00:00","sender":"37061234567","text":"hello"}'
         (f'{{"x5":{RECORD}}}', "an id that is no number"),
         (f'{{"error":{RECORD}}}', "an error member"),
         (f'{{"5": {RECORD}}}', "a blank between tokens"),
+        (f'{{"5":{RECORD}{OTHER}}}', "two records under one id"),
+        (f'{{"5":{RECORD},"6}}}}', "a last member cut short"),
+        (f'{{"5":{RECORD},"6":{OTHER}\n}}', "a line break after the last record"),
     ],
 )
 def test_quirky_bodies_are_handed_back_to_the_exact_path(body: str, why: str) -> None:
     assert _records_read_by_arrow(body.encode()) is None, why
+
+
+def test_an_id_named_twice_is_read_twice_in_order_as_the_exact_path_reads_it() -> None:
+    body = f'{{"5":{RECORD},"6":{OTHER},"5":{OTHER}}}'.encode()
+    fast = _records_read_by_arrow(body)
+    assert fast is not None
+    assert columns(fast) == exact_reading(body)
+    assert columns(fast)["id_sms"] == ["5", "6", "5"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["},", 'x},"6":{', '":{', "}\n{", 'ok},"6":{"date":"2025-01-15 10:00:00","sender":"1","text":"x'],
+)
+def test_texts_that_look_like_the_seams_between_records_read_as_the_exact_path_reads_them(
+    text: str,
+) -> None:
+    body = php_json(
+        {
+            "5": {"date": "2025-01-15 10:00:00", "sender": "1", "text": text},
+            "6": {"date": "2025-01-15 10:00:01", "sender": "2", "text": "STOP"},
+        }
+    )
+    got = parse_body(body, "json")
+    assert columns(got) == exact_reading(body)
+    assert columns(got)["text"] == [text, "STOP"]
 
 
 def test_invalid_utf8_inside_a_record_is_handed_back_and_refused() -> None:
