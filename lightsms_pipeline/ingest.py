@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 RUN_ID_KEY = "lightsms.run_id"
 # Columns of `incoming_messages` whose values (nearly) never repeat within a day.
 UNIQUE_COLUMNS = ("id_sms", "received_at")
+# Columns of `incoming_messages` whose min and max in a day's file would prune no file from a
+# query (a day's senders and texts span nearly every value): no statistics are written for them.
+UNPRUNED_COLUMNS = ("sender", "sender_e164", "phone", "prefix", "text")
 
 
 @dataclass(frozen=True)
@@ -221,7 +224,9 @@ def write_day(dataset: Dataset, day: date, table: pa.Table, options: IngestOptio
         table = pseudonymize_senders(table, options.sender_hash_salt)
     if options.run_id:
         table = table.replace_schema_metadata({RUN_ID_KEY: options.run_id})
-    path = dataset.write_partition(INCOMING, day, table, unique_columns=UNIQUE_COLUMNS)
+    path = dataset.write_partition(
+        INCOMING, day, table, unique_columns=UNIQUE_COLUMNS, without_statistics=UNPRUNED_COLUMNS
+    )
     return _result(day, table, path, options)
 
 
