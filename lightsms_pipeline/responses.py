@@ -208,29 +208,13 @@ def _records_read_by_arrow(body: bytes) -> RawMessages | None:
       places (`\\xc0\\xaf` inside a text passes it), so the columns of a body that is not
       plain ASCII (PHP's answers are) are validated as UTF-8.
     """
-    if not (body.startswith(b'{"') and body.endswith(b"}}")) or len(body) >= _ARROW_MAX_BLOCK:
+    cut = _ids_and_records(body)
+    if cut is None:
         return None
-    # The body between its first `{"` and last `}}`, as one binary value, without a copy.
-    inside = pa.Array.from_buffers(
-        pa.binary(), 1, [None, pa.py_buffer(np.array([2, len(body) - 2], np.int32)), pa.py_buffer(body)]
-    )
-    pieces = pc.split_pattern(inside, _MEMBER_SEPARATOR).flatten()
-    halves = pc.split_pattern(pieces, _ID_END, max_splits=1)
-    if not pc.all(pc.equal(pc.list_value_length(halves), 2)).as_py():
-        return None
+    id_column, records = cut
+    one_block = pa_json.ReadOptions(use_threads=False, block_size=records.size + 1)
     try:
-        id_column = pc.list_element(halves, 0).cast(pa.string())
-    except pa.ArrowInvalid:  # not UTF-8
-        return None
-    if not pc.all(pc.ascii_is_decimal(id_column)).as_py():
-        return None
-    records = pc.binary_join_element_wise(b"{", pc.list_element(halves, 1), b"}\n", b"")
-    size = pc.sum(pc.binary_length(records)).as_py()
-    if size >= _ARROW_MAX_BLOCK:
-        return None
-    one_block = pa_json.ReadOptions(use_threads=False, block_size=size + 1)
-    try:
-        table = pa_json.read_json(pa.BufferReader(records.buffers()[2][:size]), one_block, _ARROW_PARSE)
+        table = pa_json.read_json(pa.BufferReader(records), one_block, _ARROW_PARSE)
     except Exception:  # ArrowInvalid, or a UnicodeDecodeError pyarrow meets wording the bad bytes
         return None
     if table.num_rows != len(id_column):
@@ -244,6 +228,35 @@ def _records_read_by_arrow(body: bytes) -> RawMessages | None:
         except pa.ArrowInvalid:
             return None
     return RawMessages(id_column, **columns)  # type: ignore[arg-type]
+
+
+def _ids_and_records(body: bytes) -> tuple[pa.StringArray, pa.Buffer] | None:
+    """A compact body's ids (each ASCII digits) and its records, `{<fields>}` a line each; None
+    when it is not cut that way (see `_records_read_by_arrow`). Each step's copy of the body is
+    dropped as soon as the next is made: a huge day's windows are cut four at a time."""
+    if not (body.startswith(b'{"') and body.endswith(b"}}")) or len(body) >= _ARROW_MAX_BLOCK:
+        return None
+    # The body between its first `{"` and last `}}`, as one binary value, without a copy.
+    inside = pa.Array.from_buffers(
+        pa.binary(), 1, [None, pa.py_buffer(np.array([2, len(body) - 2], np.int32)), pa.py_buffer(body)]
+    )
+    halves = pc.split_pattern(pc.split_pattern(inside, _MEMBER_SEPARATOR).flatten(), _ID_END, max_splits=1)
+    if not pc.all(pc.equal(pc.list_value_length(halves), 2)).as_py():
+        return None
+    try:
+        id_column = pc.list_element(halves, 0).cast(pa.string())
+    except pa.ArrowInvalid:  # not UTF-8
+        return None
+    if not pc.all(pc.ascii_is_decimal(id_column)).as_py():
+        return None
+    fields = pc.list_element(halves, 1)
+    del halves
+    records = pc.binary_join_element_wise(b"{", fields, b"}\n", b"")
+    del fields
+    size = pc.sum(pc.binary_length(records)).as_py()
+    if size >= _ARROW_MAX_BLOCK:
+        return None
+    return id_column, records.buffers()[2][:size]
 
 
 def _one_array(column: pa.ChunkedArray) -> pa.Array:
