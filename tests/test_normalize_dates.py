@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lightsms_pipeline import normalize
 from lightsms_pipeline.errors import MalformedResponseError
 from lightsms_pipeline.normalize import EARLIEST_LOCAL, LATEST_LOCAL, _naive_times, parse_local_times
 
@@ -122,3 +123,18 @@ def test_a_day_of_times_reads_as_datetime_reads_them() -> None:
     ]
     got = _naive_times(pa.array(values, pa.string()))
     assert got is not None and got.to_pylist() == [oracle(v) for v in values]
+
+
+def test_dates_read_in_chunks_read_as_in_one_and_a_bad_one_in_a_later_chunk_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    values = [
+        written(datetime(2024, 3, 31) + n * (datetime(2024, 4, 1) - datetime(2024, 3, 31)) / 500)
+        for n in range(500)
+    ]
+    whole = _naive_times(pa.array(values, pa.string()))
+    monkeypatch.setattr(normalize, "_DATE_CHUNK", 7)
+    assert whole is not None and _naive_times(pa.array(values, pa.string())) == whole
+    assert whole.to_pylist() == [oracle(v) for v in values]
+    values[300] = "2024-02-30 00:00:00"
+    assert _naive_times(pa.array(values, pa.string())) is None
