@@ -23,7 +23,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check lightsms_pipeline tests benchmarks
 
 typecheck: $(STAMP)
-	$(BIN)/mypy lightsms_pipeline
+	$(BIN)/mypy lightsms_pipeline benchmarks
 
 dev: $(STAMP)
 	$(BIN)/lightsms-pipeline dev

@@ -171,7 +171,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     if args.child:
-        report(measure(*args.child, profile=args.profile))
+        computation, data_dir, rules_file = args.child
+        report(measure(computation, data_dir, rules_file, profile=args.profile))
     else:
         print(run(args.quick).markdown())
 

@@ -404,13 +404,13 @@ def _table(
                 reference = results[(computation, "full", size)][0]["digest"]
                 same = all(r["digest"] == reference for r in runs)
                 peak = max(r["peak_mb"] for r in runs)
-                seconds = [r["seconds"] for r in runs]
-                ok = median(seconds) < TARGET_SECONDS and peak < TARGET_PEAK_MB
+                run_seconds = [r["seconds"] for r in runs]
+                ok = median(run_seconds) < TARGET_SECONDS and peak < TARGET_PEAK_MB
                 table.add(
                     f"`{computation}`",
                     mode,
                     f"{size:,}",
-                    spread(seconds),
+                    spread(run_seconds),
                     f"{peak:,.0f} ({median([r['baseline_mb'] for r in runs]):,.0f})",
                     "all" if mode == "full" else str(runs[-1]["days_read"]),
                     f"{runs[-1]['rows']:,} ({'yes' if same else '**NO**'})",
@@ -464,7 +464,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     if args.child:
-        report(measure(*args.child, profile=args.profile))
+        computation, mode, data_dir, rules_file = args.child
+        report(measure(computation, mode, data_dir, rules_file, profile=args.profile))
     else:
         print(run(args.quick).markdown())
 
