@@ -367,7 +367,10 @@ def run_until_stopped(
             time.sleep(0.1)
         if _group_alive(group, process):
             why = "a second signal" if len(received) > 1 else f"still running after {timeout:.0f} s"
-            print(f"dagster dev {why}; killing it", file=sys.stderr)
+            left = "; ".join(_running_commands(group))
+            print(
+                f"dagster dev {why}; killing it{f' (still running: {left})' if left else ''}", file=sys.stderr
+            )
             _signal_group(group, signal.SIGKILL)
         process.wait()
         return 0
@@ -399,6 +402,21 @@ def _group_alive(group: int, leader: subprocess.Popen[bytes]) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def _running_commands(group: int) -> list[str]:
+    """`pid command` of each live process of the group, for the message before SIGKILL: which
+    part of `dagster dev` did not stop is what tells a slow shutdown from a hung one."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return []
+    found = []
+    for entry in proc.iterdir():
+        if entry.name.isdigit() and _running_in_group(entry, group):
+            with contextlib.suppress(OSError):
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                found.append(f"{entry.name} {command.strip()[:200]}")
+    return found
 
 
 def _running_in_group(entry: Path, group: int) -> bool:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import signal
+import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from lightsms_pipeline.cli import _running_in_group
+from lightsms_pipeline.cli import _running_in_group, run_until_stopped
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 
@@ -38,3 +41,29 @@ def test_a_zombie_of_the_group_does_not_count_as_running() -> None:
 
 def test_a_process_gone_meanwhile_does_not_count() -> None:
     assert not _running_in_group(Path("/proc/0-no-such-process"), os.getpgrp())
+
+
+def test_a_group_that_outlives_the_timeout_is_killed_and_its_survivors_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The message before SIGKILL names what did not stop: the one clue when `dagster dev`
+    # hangs on its way down (a CI run once waited the whole 45 s without saying on what).
+    ready = tmp_path / "ready"
+    child = (
+        "import pathlib, signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        f"pathlib.Path({str(ready)!r}).touch(); time.sleep(60)"
+    )
+
+    def stop_when_ready() -> None:
+        deadline = time.monotonic() + 30
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=stop_when_ready, daemon=True).start()
+    started = time.monotonic()
+    assert run_until_stopped([sys.executable, "-c", child], dict(os.environ), timeout=1.0) == 0
+    assert time.monotonic() - started < 20
+    err = capsys.readouterr().err
+    assert "still running after 1 s; killing it (still running: " in err
+    assert "signal.SIG_IGN" in err  # the survivor's own command line
