@@ -118,7 +118,7 @@ def test_dev_without_a_terminal_stops_with_all_its_children_on_sigterm(tmp_path:
 
         assert _survivors(started) == [], output
         assert code == 0, output
-        assert "killing it" not in output  # stopped by the forwarded signal, not by SIGKILL
+        assert "killing it" not in output, output  # stopped by the forwarded signal, not by SIGKILL
         assert not _answers(ui_port) and not _answers(simulator_port)
         with pytest.raises(requests.ConnectionError):
             requests.get(f"http://127.0.0.1:{ui_port}/server_info", timeout=2)
