@@ -12,14 +12,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lightsms_pipeline.contract import API_DATETIME_FORMAT
 from lightsms_pipeline.errors import MalformedResponseError
 from lightsms_pipeline.phones import senders_to_e164
 from lightsms_pipeline.responses import RawMessages
 from lightsms_pipeline.schema import incoming_schema
 from lightsms_pipeline.sender_cache import SenderCache
 
-DATE_FORMAT = API_DATETIME_FORMAT
 # Python's datetime, and so every reader of the files, spans years 1 to 9999; a day of margin
 # keeps the UTC instant of a local time inside that span too.
 EARLIEST_LOCAL = datetime(1, 1, 2)
@@ -119,7 +117,7 @@ def _number(digits: np.ndarray, at: int, width: int) -> np.ndarray:
 def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
     """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's `days_from_civil`)."""
     y = year - (month <= 2)
-    era = y // 400  # floor division: right for the year 0 a January of year 1 gives too
+    era = y // 400  # y is 0 in January and February of year 1: floor division holds there too
     year_of_era = y - era * 400
     day_of_year = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
     day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
