@@ -331,6 +331,9 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # `dagster dev` stops its webserver, daemon and code server one after the other; on a loaded
 # two-core machine that took 17-21 s (measured), so the limit leaves room before killing.
 DEV_STOP_TIMEOUT_SECONDS = 45.0
+# Once `dagster dev` itself has exited, what is left of its group is signalled again this often:
+# a process it started after the first signal (a restarted code server) never got one.
+ORPHAN_RESEND_SECONDS = 1.0
 
 
 def run_until_stopped(
@@ -339,7 +342,8 @@ def run_until_stopped(
     """Run `cmd` in a process group of its own until it exits, or until this process gets SIGINT,
     SIGTERM or SIGHUP; then pass the signal on to the whole group (SIGINT stays SIGINT, the others
     become SIGTERM, which `dagster dev` treats as Ctrl-C), give it `timeout` seconds, and SIGKILL
-    whatever is left. A second signal kills at once.
+    whatever is left. Once `dagster dev` has exited, the rest of its group gets SIGTERM again
+    every `ORPHAN_RESEND_SECONDS`. A second signal kills at once.
 
     Without this, SIGTERM (a supervisor, `kill PID`) killed only this process and orphaned
     `dagster dev` with its webserver, daemon and code server; and started from a script (SIGINT
@@ -363,7 +367,14 @@ def run_until_stopped(
                 pass
         _signal_group(group, signal.SIGINT if received[0] == signal.SIGINT else signal.SIGTERM)
         deadline = time.monotonic() + timeout
+        resend_at = 0.0
         while _group_alive(group, process) and time.monotonic() < deadline and len(received) == 1:
+            if process.returncode is not None and time.monotonic() >= resend_at:
+                # `dagster dev` is gone but not all of its group: Dagster 1.13's code server
+                # manager can restart the code server during shutdown (seen in CI), and the new
+                # one, which never got the signal, would wait out its 45 s heartbeat.
+                _signal_group(group, signal.SIGTERM)
+                resend_at = time.monotonic() + ORPHAN_RESEND_SECONDS
             time.sleep(0.1)
         if _group_alive(group, process):
             why = "a second signal" if len(received) > 1 else f"still running after {timeout:.0f} s"

@@ -67,3 +67,32 @@ def test_a_group_that_outlives_the_timeout_is_killed_and_its_survivors_named(
     err = capsys.readouterr().err
     assert "still running after 1 s; killing it (still running: " in err
     assert "signal.SIG_IGN" in err  # the survivor's own command line
+
+
+def test_a_process_started_during_shutdown_is_stopped_once_the_leader_has_exited(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Dagster 1.13's `dagster dev` can restart its code server while shutting down (seen in CI):
+    # the new process never got the signal and waited out its 45 s heartbeat before SIGKILL.
+    ready = tmp_path / "ready"
+    leader = (
+        "import pathlib, signal, subprocess, sys, time\n"
+        "def restart_then_exit(*_):\n"
+        "    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "    sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, restart_then_exit)\n"
+        f"pathlib.Path({str(ready)!r}).touch()\n"
+        "time.sleep(60)\n"
+    )
+
+    def stop_when_ready() -> None:
+        deadline = time.monotonic() + 30
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=stop_when_ready, daemon=True).start()
+    started = time.monotonic()
+    assert run_until_stopped([sys.executable, "-c", leader], dict(os.environ), timeout=30.0) == 0
+    assert time.monotonic() - started < 15  # not the 30 s timeout
+    assert "killing it" not in capsys.readouterr().err
