@@ -54,13 +54,7 @@ def test_a_group_that_outlives_the_timeout_is_killed_and_its_survivors_named(
         f"pathlib.Path({str(ready)!r}).touch(); time.sleep(60)"
     )
 
-    def stop_when_ready() -> None:
-        deadline = time.monotonic() + 30
-        while not ready.exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    threading.Thread(target=stop_when_ready, daemon=True).start()
+    _sigterm_this_process_once(ready)
     started = time.monotonic()
     assert run_until_stopped([sys.executable, "-c", child], dict(os.environ), timeout=1.0) == 0
     assert time.monotonic() - started < 20
@@ -85,6 +79,17 @@ def test_a_process_started_during_shutdown_is_stopped_once_the_leader_has_exited
         "time.sleep(60)\n"
     )
 
+    _sigterm_this_process_once(ready)
+    started = time.monotonic()
+    assert run_until_stopped([sys.executable, "-c", leader], dict(os.environ), timeout=30.0) == 0
+    assert time.monotonic() - started < 15  # not the 30 s timeout
+    assert "killing it" not in capsys.readouterr().err
+
+
+def _sigterm_this_process_once(ready: Path) -> None:
+    """SIGTERM to this process (where `run_until_stopped` waits) once the child has written
+    `ready`, i.e. has set up its signal handling: from a thread, as a supervisor would."""
+
     def stop_when_ready() -> None:
         deadline = time.monotonic() + 30
         while not ready.exists() and time.monotonic() < deadline:
@@ -92,7 +97,3 @@ def test_a_process_started_during_shutdown_is_stopped_once_the_leader_has_exited
         os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=stop_when_ready, daemon=True).start()
-    started = time.monotonic()
-    assert run_until_stopped([sys.executable, "-c", leader], dict(os.environ), timeout=30.0) == 0
-    assert time.monotonic() - started < 15  # not the 30 s timeout
-    assert "killing it" not in capsys.readouterr().err
