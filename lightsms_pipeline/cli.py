@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -331,6 +331,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # `dagster dev` stops its webserver, daemon and code server one after the other; on a loaded
 # two-core machine that took 17-21 s (measured), so the limit leaves room before killing.
 DEV_STOP_TIMEOUT_SECONDS = 45.0
+_PROC = Path("/proc")
 # Once `dagster dev` itself has exited, what is left of its group is signalled again this often:
 # a process it started after the first signal (a restarted code server) never got one.
 ORPHAN_RESEND_SECONDS = 1.0
@@ -405,9 +406,8 @@ def _group_alive(group: int, leader: subprocess.Popen[bytes]) -> bool:
     reported as killed (seen in CI). /proc tells a zombie apart; without /proc, killpg decides.
     """
     leader.poll()
-    proc = Path("/proc")
-    if proc.is_dir():
-        return any(_running_in_group(entry, group) for entry in proc.iterdir() if entry.name.isdigit())
+    if _PROC.is_dir():
+        return any(True for _ in _running_entries(group))
     try:
         os.killpg(group, 0)
     except ProcessLookupError:
@@ -415,18 +415,20 @@ def _group_alive(group: int, leader: subprocess.Popen[bytes]) -> bool:
     return True
 
 
+def _running_entries(group: int) -> Iterator[Path]:
+    """The /proc entries of the group's live (not zombie) processes; none without /proc."""
+    if _PROC.is_dir():
+        yield from (e for e in _PROC.iterdir() if e.name.isdigit() and _running_in_group(e, group))
+
+
 def _running_commands(group: int) -> list[str]:
     """`pid command` of each live process of the group, for the message before SIGKILL: which
     part of `dagster dev` did not stop is what tells a slow shutdown from a hung one."""
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return []
     found = []
-    for entry in proc.iterdir():
-        if entry.name.isdigit() and _running_in_group(entry, group):
-            with contextlib.suppress(OSError):
-                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                found.append(f"{entry.name} {command.strip()[:200]}")
+    for entry in _running_entries(group):
+        with contextlib.suppress(OSError):
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            found.append(f"{entry.name} {command.strip()[:200]}")
     return found
 
 
