@@ -95,7 +95,7 @@ class Account:
 
 @contextmanager
 def simulated_account(per_day: int, latency_ms: int, days: list[date]) -> Iterator[Account]:
-    from lightsms_pipeline.ingest import day_spans
+    from lightsms_pipeline.ingest.engine import day_spans
     from lightsms_pipeline.simulator import FaultPlan, SimulatorServer, Traffic
 
     api_key = secrets.token_hex(16)
@@ -309,11 +309,11 @@ def floor_child(days: list[date]) -> None:
 
 def ingest_child(days: list[date]) -> None:
     """The pipeline's own code path without Dagster: `ingest_days` with the default settings."""
-    from lightsms_pipeline.client import LightSMSClient
-    from lightsms_pipeline.ingest import IngestOptions, ingest_days
+    from lightsms_pipeline.api.client import LightSMSClient
+    from lightsms_pipeline.ingest.engine import IngestOptions, ingest_days
+    from lightsms_pipeline.ingest.worker_pool import resolve_worker_processes
     from lightsms_pipeline.settings import Settings
-    from lightsms_pipeline.storage import Dataset
-    from lightsms_pipeline.worker_pool import resolve_worker_processes
+    from lightsms_pipeline.storage.parquet import Dataset
 
     base, login, api_key = _credentials()
     settings = Settings.from_env()

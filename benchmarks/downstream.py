@@ -43,7 +43,7 @@ def measure(computation: str, data_dir: str, rules_file: str, profile: bool = Fa
     from lightsms_pipeline.datasets.polls import compute_poll_results
     from lightsms_pipeline.datasets.subscriptions import compute_opt_out_list
     from lightsms_pipeline.rules.loading import load_rules
-    from lightsms_pipeline.storage import Dataset
+    from lightsms_pipeline.storage.parquet import Dataset
 
     rules = load_rules(rules_file)
     dataset = Dataset(data_dir)

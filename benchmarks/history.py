@@ -196,7 +196,7 @@ def write_history(root: Path, messages: int, days: int, seed: int = 7) -> Histor
     from lightsms_pipeline.rules.classify import classify
     from lightsms_pipeline.rules.loading import rules_from_mapping
     from lightsms_pipeline.schema import incoming_schema
-    from lightsms_pipeline.storage import Dataset
+    from lightsms_pipeline.storage.parquet import Dataset
 
     rules = rules_from_mapping(yaml.safe_load(RULES_YAML), source="benchmarks/history.py", timezone=TIMEZONE)
     rng = np.random.default_rng(seed)
@@ -285,7 +285,7 @@ def measure(
     from lightsms_pipeline.datasets.polls import compute_poll_results, refresh_poll_results
     from lightsms_pipeline.datasets.subscriptions import compute_opt_out_list, refresh_opt_out_list
     from lightsms_pipeline.rules.loading import load_rules
-    from lightsms_pipeline.storage import Dataset
+    from lightsms_pipeline.storage.parquet import Dataset
 
     rules = load_rules(rules_file)
     dataset = Dataset(data_dir)

@@ -87,12 +87,12 @@ def measure(port: int, workers: str) -> dict[str, Any]:
     The workers' peak RSS is `RUSAGE_CHILDREN`'s (the largest worker's)."""
     import pyarrow.parquet as pq
 
-    from lightsms_pipeline.client import LightSMSClient
+    from lightsms_pipeline.api.client import LightSMSClient
     from lightsms_pipeline.contract import INCOMING
-    from lightsms_pipeline.ingest import IngestOptions, ingest_days
+    from lightsms_pipeline.ingest.engine import IngestOptions, ingest_days
+    from lightsms_pipeline.ingest.worker_pool import resolve_worker_processes
     from lightsms_pipeline.settings import Settings
-    from lightsms_pipeline.storage import Dataset
-    from lightsms_pipeline.worker_pool import resolve_worker_processes
+    from lightsms_pipeline.storage.parquet import Dataset
 
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with tempfile.TemporaryDirectory(prefix="bench-million-") as root:

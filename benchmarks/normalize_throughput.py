@@ -62,7 +62,7 @@ def day_body(messages: int) -> tuple[bytes, int]:
 def _exact_path_only() -> Iterator[None]:
     """The reading before the fast path, for the baseline: every body through the exact path
     (`_records_read_by_arrow` hands every body back, as it does any body it cannot vouch for)."""
-    from lightsms_pipeline import responses
+    from lightsms_pipeline.api import responses
 
     fast = responses._records_read_by_arrow
     responses._records_read_by_arrow = lambda body: None
@@ -74,10 +74,10 @@ def _exact_path_only() -> Iterator[None]:
 
 def _measure_once(body: bytes, root: str, sender_cache: Any = None) -> dict[str, list[float]]:
     """(wall, cpu) seconds of each stage for one pass over the body."""
-    from lightsms_pipeline.ingest import UNIQUE_COLUMNS, UNPRUNED_COLUMNS
-    from lightsms_pipeline.normalize import to_incoming_table
-    from lightsms_pipeline.responses import RawMessages, parse_body
-    from lightsms_pipeline.storage import Dataset
+    from lightsms_pipeline.api.responses import RawMessages, parse_body
+    from lightsms_pipeline.ingest.engine import UNIQUE_COLUMNS, UNPRUNED_COLUMNS
+    from lightsms_pipeline.normalize.incoming import to_incoming_table
+    from lightsms_pipeline.storage.parquet import Dataset
 
     dataset = Dataset(root)
     fetched_at = datetime.now(UTC)
@@ -112,8 +112,8 @@ def measure(sizes: Sizes) -> dict[str, Any]:
     """Runs inside the child process: the first pass, then cold and warm passes."""
     import pyarrow as pa
 
-    from lightsms_pipeline.phones import clear_cache
-    from lightsms_pipeline.sender_cache import SenderCache
+    from lightsms_pipeline.normalize.phones import clear_cache
+    from lightsms_pipeline.normalize.sender_cache import SenderCache
 
     pa.set_cpu_count(1)
     pa.set_io_thread_count(1)

@@ -19,13 +19,13 @@ from dagster import (
 from lightsms_pipeline.accounts import load_accounts
 from lightsms_pipeline.assets import build_downstream_assets
 from lightsms_pipeline.assets.incoming import build_incoming_messages
+from lightsms_pipeline.assets.partitions import daily_partitions
+from lightsms_pipeline.assets.schedules import build_schedules
 from lightsms_pipeline.assets.scope import SINGLE_ACCOUNT, AssetScope
 from lightsms_pipeline.assets.stop_list import build_stop_list_sync, opt_out_freshness
 from lightsms_pipeline.contract import ALL_ACCOUNTS_JOB, INCOMING, MAIN_JOB, OPT_OUT_LIST, account_scoped
-from lightsms_pipeline.partitions import daily_partitions
 from lightsms_pipeline.resources import LightSMSResource, ParquetDatasetResource
 from lightsms_pipeline.rules.loading import load_rules
-from lightsms_pipeline.schedules import build_schedules
 from lightsms_pipeline.settings import API_KEY_VARIABLE, LOGIN_VARIABLE, Settings
 
 

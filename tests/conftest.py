@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pipeline import Pipeline
 
-from lightsms_pipeline.client import LightSMSClient, RetryPolicy
+from lightsms_pipeline.api.client import LightSMSClient, RetryPolicy
 from lightsms_pipeline.settings import API_KEY_VARIABLE, LOGIN_VARIABLE, Settings
 from lightsms_pipeline.simulator.server import SimulatorServer
 from lightsms_pipeline.simulator.traffic import Traffic

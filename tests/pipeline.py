@@ -15,9 +15,9 @@ from typing import Any
 
 from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult
 
+from lightsms_pipeline.assets.schedules import range_run_request
 from lightsms_pipeline.contract import INCOMING, MAIN_JOB
 from lightsms_pipeline.definitions import build_definitions
-from lightsms_pipeline.schedules import range_run_request
 from lightsms_pipeline.settings import Settings
 
 

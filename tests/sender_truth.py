@@ -1,6 +1,6 @@
 """The `sender_e164` each simulated sender must get, from how the simulator builds its senders.
 
-Independent of phonenumbers and of `lightsms_pipeline.phones` on purpose: the comparisons with
+Independent of phonenumbers and of `lightsms_pipeline.normalize.phones` on purpose: the comparisons with
 the simulator's ground truth must fail when `to_e164` is wrong. Each shape below is one branch
 of `simulator/traffic.py`'s `_phone_sender` (and its short codes and alphanumeric senders), with
 the country calling code it was built with. A sender of no listed shape is an error, so a new

@@ -34,12 +34,12 @@ from pipeline import Pipeline
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.engine import Engine
 
+from lightsms_pipeline.assets.partitions import daily_partitions
 from lightsms_pipeline.contract import INCOMING
 from lightsms_pipeline.dagster_ext import VERIFIED_DAGSTER
 from lightsms_pipeline.dagster_ext.batches import asset_entry_writers
 from lightsms_pipeline.dagster_ext.instance import BatchingInstance
 from lightsms_pipeline.dagster_ext.sqlite_storage import BatchingSqliteEventLogStorage, BatchingSqliteStorage
-from lightsms_pipeline.partitions import daily_partitions
 from lightsms_pipeline.simulator.faults import FaultPlan
 from lightsms_pipeline.simulator.server import SimulatorServer
 

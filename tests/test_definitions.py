@@ -20,6 +20,7 @@ from dagster import (
 from pipeline import Pipeline
 
 from lightsms_pipeline import definitions
+from lightsms_pipeline.assets.schedules import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 from lightsms_pipeline.contract import (
     CLASSIFIED,
     DAILY_SCHEDULE,
@@ -36,7 +37,6 @@ from lightsms_pipeline.contract import (
 )
 from lightsms_pipeline.definitions import build_definitions
 from lightsms_pipeline.resources import LightSMSResource, ParquetDatasetResource
-from lightsms_pipeline.schedules import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 from lightsms_pipeline.settings import Settings
 
 DAILY = (INCOMING, CLASSIFIED, SUPPORT_INBOX)

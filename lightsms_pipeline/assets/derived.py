@@ -27,7 +27,7 @@ from lightsms_pipeline.datasets.upstream import Written
 from lightsms_pipeline.errors import LightSMSError
 from lightsms_pipeline.presentation.previews import column_schema, table_preview
 from lightsms_pipeline.rules.model import Rules
-from lightsms_pipeline.storage import Dataset
+from lightsms_pipeline.storage.parquet import Dataset
 
 PREVIEW_ROWS = 5
 

@@ -8,7 +8,7 @@ from lightsms_pipeline.contract import CLASSIFIED, INCOMING
 from lightsms_pipeline.datasets.upstream import Written, read_upstream_day
 from lightsms_pipeline.rules.classify import classify
 from lightsms_pipeline.rules.model import Rules
-from lightsms_pipeline.storage import Dataset
+from lightsms_pipeline.storage.parquet import Dataset
 
 
 def classify_day(dataset: Dataset, day: date, rules: Rules) -> Written:

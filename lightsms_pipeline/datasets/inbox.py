@@ -7,7 +7,7 @@ from datetime import date
 from lightsms_pipeline.contract import CLASSIFIED, SUPPORT_INBOX
 from lightsms_pipeline.datasets.upstream import Written, read_upstream_day
 from lightsms_pipeline.rules.inbox import support_inbox, support_inbox_columns, support_inbox_filter
-from lightsms_pipeline.storage import Dataset
+from lightsms_pipeline.storage.parquet import Dataset
 
 
 def support_inbox_day(dataset: Dataset, day: date) -> Written:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pyarrow as pa
 
 from lightsms_pipeline.contract import CLASSIFIED, POLL_CHART_PNG, POLL_RESULTS, POLL_RESULTS_PARQUET
-from lightsms_pipeline.datasets.history_state import DayExtracts, HistoryRead, HistoryState
 from lightsms_pipeline.datasets.upstream import Written
 from lightsms_pipeline.presentation.chart import render_poll_chart
 from lightsms_pipeline.rules.classify import classified_schema
@@ -16,7 +15,8 @@ from lightsms_pipeline.rules.polls import (
     poll_results_columns,
     poll_results_filter,
 )
-from lightsms_pipeline.storage import Dataset
+from lightsms_pipeline.storage.history_state import DayExtracts, HistoryRead, HistoryState
+from lightsms_pipeline.storage.parquet import Dataset
 
 
 def poll_extracts(rules: Rules) -> DayExtracts:

@@ -13,7 +13,7 @@ from lightsms_pipeline.contract import (
 )
 from lightsms_pipeline.datasets.upstream import MissingUpstreamError
 from lightsms_pipeline.rules.stop_list import record_schema
-from lightsms_pipeline.storage import Dataset
+from lightsms_pipeline.storage.parquet import Dataset
 
 
 def read_opt_out_list(dataset: Dataset) -> pa.Table:

@@ -7,13 +7,13 @@ import io
 import pyarrow as pa
 
 from lightsms_pipeline.contract import CLASSIFIED, OPT_OUT_CSV, OPT_OUT_LIST, OPT_OUT_PARQUET
-from lightsms_pipeline.datasets.history_state import DayExtracts, HistoryRead, HistoryState
 from lightsms_pipeline.datasets.upstream import Written
 from lightsms_pipeline.presentation.csv_export import write_csv_safe
 from lightsms_pipeline.rules.classify import classified_schema
 from lightsms_pipeline.rules.model import Rules
 from lightsms_pipeline.rules.subscriptions import opt_out_events_filter, opt_out_list, opt_out_list_columns
-from lightsms_pipeline.storage import Dataset
+from lightsms_pipeline.storage.history_state import DayExtracts, HistoryRead, HistoryState
+from lightsms_pipeline.storage.parquet import Dataset
 
 
 def opt_out_extracts(rules: Rules) -> DayExtracts:

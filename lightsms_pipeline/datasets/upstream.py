@@ -8,7 +8,7 @@ from datetime import date
 import pyarrow as pa
 
 from lightsms_pipeline.errors import LightSMSError
-from lightsms_pipeline.storage import Dataset
+from lightsms_pipeline.storage.parquet import Dataset
 
 
 class MissingUpstreamError(LightSMSError):

@@ -21,7 +21,7 @@ from lightsms_pipeline.contract import (
     STOP_LIST_RECORD_PARQUET,
     SUPPORT_INBOX,
 )
-from lightsms_pipeline.storage import Dataset
+from lightsms_pipeline.storage.parquet import Dataset
 
 
 def summary_lines(store: Dataset, start: date, end: date) -> list[str]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dagster import ConfigurableResource, InitResourceContext
 
-from lightsms_pipeline.process_exit import skip_final_garbage_collection
+from lightsms_pipeline.resources.process_exit import skip_final_garbage_collection
 from lightsms_pipeline.settings import Settings
-from lightsms_pipeline.storage import Dataset
+from lightsms_pipeline.storage.parquet import Dataset
 
 
 class ParquetDatasetResource(ConfigurableResource):  # type: ignore[type-arg]

@@ -7,7 +7,7 @@ from typing import Any
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
 
-from lightsms_pipeline.client import LightSMSClient, RetryPolicy, WindowPolicy
+from lightsms_pipeline.api.client import LightSMSClient, RetryPolicy, WindowPolicy
 from lightsms_pipeline.settings import API_KEY_VARIABLE, LOGIN_VARIABLE, Settings
 
 _DEFAULTS = Settings()

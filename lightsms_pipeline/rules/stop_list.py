@@ -15,7 +15,7 @@ from typing import Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lightsms_pipeline.phones import to_e164
+from lightsms_pipeline.normalize.phones import to_e164
 
 SyncMode = Literal["off", "dry-run", "on"]
 Action = Literal["pushed", "already_listed", "would_push"]

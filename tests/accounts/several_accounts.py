@@ -17,9 +17,9 @@ import pyarrow.parquet as pq
 import yaml
 from dagster import DagsterInstance, ExecuteInProcessResult
 
+from lightsms_pipeline.assets.schedules import range_run_request
 from lightsms_pipeline.contract import MAIN_JOB, account_scoped
 from lightsms_pipeline.definitions import build_definitions
-from lightsms_pipeline.schedules import range_run_request
 from lightsms_pipeline.settings import Settings
 from lightsms_pipeline.simulator.server import SimulatorServer
 from lightsms_pipeline.simulator.traffic import Traffic

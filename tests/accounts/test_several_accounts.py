@@ -37,7 +37,7 @@ from lightsms_pipeline.contract import (
     STOP_LIST_SYNC,
 )
 from lightsms_pipeline.settings import Settings
-from lightsms_pipeline.storage import Dataset
+from lightsms_pipeline.storage.parquet import Dataset
 
 # What each test needs and no more (no inbox, no poll chart): the runs stay short.
 UPSTREAM = (INCOMING, CLASSIFIED, OPT_OUT_LIST)

@@ -7,7 +7,7 @@ import pytest
 from conftest import FAST_RETRY
 from several_accounts import ACME, BETA, D14, serve
 
-from lightsms_pipeline.client import LightSMSClient
+from lightsms_pipeline.api.client import LightSMSClient
 from lightsms_pipeline.errors import AuthenticationError, ConfigurationError
 from lightsms_pipeline.simulator.cli import parse_account
 

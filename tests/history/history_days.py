@@ -29,7 +29,7 @@ from lightsms_pipeline.datasets.subscriptions import (
 )
 from lightsms_pipeline.rules import Rules, classify, rules_from_mapping
 from lightsms_pipeline.schema import incoming_schema
-from lightsms_pipeline.storage import Dataset
+from lightsms_pipeline.storage.parquet import Dataset
 
 TZ = "Europe/Vilnius"
 FIRST_DAY = dt.date(2025, 1, 10)

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 from lightsms_pipeline.datasets.polls import compute_poll_results
 from lightsms_pipeline.datasets.subscriptions import compute_opt_out_list
 from lightsms_pipeline.rules.loading import load_rules
-from lightsms_pipeline.storage import Dataset
+from lightsms_pipeline.storage.parquet import Dataset
 
 D13, D14, D15 = date(2025, 1, 13), date(2025, 1, 14), date(2025, 1, 15)
 ASSETS = ("incoming_messages", "classified_messages", "opt_out_list", "poll_results")

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lightsms_pipeline.contract import CLASSIFIED, HISTORY_STATE_DIR
-from lightsms_pipeline.storage import Dataset
+from lightsms_pipeline.storage.parquet import Dataset
 
 STOP, START, VOTE_A, HELLO = TEXTS.index("STOP"), TEXTS.index("START"), TEXTS.index("A"), TEXTS.index("hello")
 DAYS = 4
@@ -188,8 +188,8 @@ def test_extracts_written_by_a_run_that_died_before_its_output_are_right_for_the
     materialize_both(dataset, rules)
     write_day(dataset, 1, [message(0, START, 10, 2)], rules)
     # A run that stored day 1's extract and died before writing the list: only the extract is new.
-    from lightsms_pipeline.datasets.history_state import HistoryState
     from lightsms_pipeline.datasets.subscriptions import opt_out_extracts
+    from lightsms_pipeline.storage.history_state import HistoryState
 
     HistoryState(dataset, opt_out_extracts(rules), rules.fingerprint()).read()
     assert subscribers(tmp_path) == ["+37061234567"]  # the stale list, as the crash left it

@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import API_KEY, FAST_RETRY, LOGIN
 
-from lightsms_pipeline.client import LightSMSClient
-from lightsms_pipeline.ingest import DayResult
+from lightsms_pipeline.api.client import LightSMSClient
+from lightsms_pipeline.ingest.engine import DayResult
 from lightsms_pipeline.simulator.server import SimulatorServer
 from lightsms_pipeline.simulator.traffic import Traffic
 

@@ -14,15 +14,15 @@ import pytest
 from conftest import LOGIN
 from reliability.partition_files import compare, expected_rows, part_path
 
-from lightsms_pipeline.client import LightSMSClient
+from lightsms_pipeline.api.client import LightSMSClient
+from lightsms_pipeline.api.responses import RawMessages
 from lightsms_pipeline.contract import INCOMING
 from lightsms_pipeline.errors import UnavailableError
-from lightsms_pipeline.ingest import IngestOptions, _messages_by_day, day_spans, ingest_days
-from lightsms_pipeline.ingest_processes import ingest_days_in_processes
-from lightsms_pipeline.responses import RawMessages
+from lightsms_pipeline.ingest.engine import IngestOptions, _messages_by_day, day_spans, ingest_days
+from lightsms_pipeline.ingest.processes import ingest_days_in_processes
 from lightsms_pipeline.simulator.faults import FaultPlan
 from lightsms_pipeline.simulator.server import SimulatorServer
-from lightsms_pipeline.storage import Dataset
+from lightsms_pipeline.storage.parquet import Dataset
 from parallel.conftest import same_days
 
 DAYS = [date(2024, 10, 20) + timedelta(days=n) for n in range(16)]  # 10-20 .. 11-04

@@ -20,15 +20,15 @@ import pytest
 from conftest import API_KEY, LOGIN
 from reliability.partition_files import compare, expected_rows, part_path
 
-from lightsms_pipeline.client import LightSMSClient
+from lightsms_pipeline.api.client import LightSMSClient
 from lightsms_pipeline.errors import MalformedResponseError
-from lightsms_pipeline.ingest import RUN_ID_KEY, DayResult, IngestOptions, ingest_days
-from lightsms_pipeline.ingest_processes import MIN_DAYS_FOR_WORKERS, ingest_days_in_processes
+from lightsms_pipeline.ingest.engine import RUN_ID_KEY, DayResult, IngestOptions, ingest_days
+from lightsms_pipeline.ingest.processes import MIN_DAYS_FOR_WORKERS, ingest_days_in_processes
+from lightsms_pipeline.ingest.worker_pool import MAX_AUTO_PROCESSES, WorkerDiedError, resolve_worker_processes
 from lightsms_pipeline.settings import Settings
 from lightsms_pipeline.simulator.faults import FaultPlan
 from lightsms_pipeline.simulator.server import SimulatorServer
-from lightsms_pipeline.storage import Dataset
-from lightsms_pipeline.worker_pool import MAX_AUTO_PROCESSES, WorkerDiedError, resolve_worker_processes
+from lightsms_pipeline.storage.parquet import Dataset
 from parallel.conftest import AUTUMN_DST, same_days
 
 DAYS = [date(2024, 10, 20) + timedelta(days=n) for n in range(MIN_DAYS_FOR_WORKERS)]
@@ -53,12 +53,12 @@ def tasks_served_by_workers(caplog: pytest.LogCaptureFixture) -> int:
 
 
 def worker_pids() -> list[int]:
-    """This process's children running `lightsms_pipeline.worker_pool`."""
+    """This process's children running `lightsms_pipeline.ingest.worker_pool`."""
     pids = []
     for task in Path(f"/proc/{os.getpid()}/task").iterdir():
         for pid in (task / "children").read_text().split():
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-            if b"lightsms_pipeline.worker_pool" in cmdline:
+            if b"lightsms_pipeline.ingest.worker_pool" in cmdline:
                 pids.append(int(pid))
     return pids
 

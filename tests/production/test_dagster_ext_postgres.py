@@ -28,9 +28,9 @@ from pipeline import Pipeline
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.engine import Engine
 
+from lightsms_pipeline.assets.partitions import daily_partitions
 from lightsms_pipeline.contract import INCOMING
 from lightsms_pipeline.dagster_ext.postgres_storage import BatchingPostgresEventLogStorage
-from lightsms_pipeline.partitions import daily_partitions
 from lightsms_pipeline.simulator.faults import FaultPlan
 from lightsms_pipeline.simulator.server import SimulatorServer
 from production.conftest import POSTGRES_GROUP

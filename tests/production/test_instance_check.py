@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from lightsms_pipeline.instance_check import (
+from lightsms_pipeline.cli.instance_check import (
     PG_URL_VARIABLE,
     check_instance,
     explain_connection_error,

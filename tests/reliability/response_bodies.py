@@ -29,10 +29,10 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 from hypothesis import strategies as st
 
+from lightsms_pipeline.api.responses import ApiErrorCode, ResponseProblem, parse_body
 from lightsms_pipeline.errors import MalformedResponseError
-from lightsms_pipeline.ingest import check_partition
-from lightsms_pipeline.normalize import to_incoming_table
-from lightsms_pipeline.responses import ApiErrorCode, ResponseProblem, parse_body
+from lightsms_pipeline.ingest.engine import check_partition
+from lightsms_pipeline.normalize.incoming import to_incoming_table
 from lightsms_pipeline.schema import incoming_schema
 from lightsms_pipeline.simulator.encoding import xml_attribute
 

@@ -16,7 +16,7 @@ from conftest import API_KEY, LOGIN
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lightsms_pipeline.client import LightSMSClient, RetryPolicy
+from lightsms_pipeline.api.client import LightSMSClient, RetryPolicy
 from lightsms_pipeline.errors import (
     AUTH_ERROR_CODES,
     AuthenticationError,
@@ -25,7 +25,7 @@ from lightsms_pipeline.errors import (
     MalformedResponseError,
     UnavailableError,
 )
-from lightsms_pipeline.normalize import to_incoming_table
+from lightsms_pipeline.normalize.incoming import to_incoming_table
 from lightsms_pipeline.simulator.server import SimulatorServer
 from reliability.conftest import SuiteSummary
 from reliability.response_bodies import (

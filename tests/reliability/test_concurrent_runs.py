@@ -15,11 +15,11 @@ from conftest import API_KEY, LOGIN
 from dagster import DagsterInstance, DagsterRunStatus
 from pipeline import Pipeline
 
-from lightsms_pipeline.ingest import RUN_ID_KEY
+from lightsms_pipeline.ingest.engine import RUN_ID_KEY
 from lightsms_pipeline.simulator.faults import FaultPlan
 from lightsms_pipeline.simulator.server import SimulatorServer
 from lightsms_pipeline.simulator.traffic import Traffic
-from lightsms_pipeline.storage import Dataset
+from lightsms_pipeline.storage.parquet import Dataset
 from reliability.conftest import SuiteSummary
 from reliability.materializer import child_output, materializing, open_gate
 from reliability.partition_files import day_range, expected_rows, file_rows, part_path, temp_files

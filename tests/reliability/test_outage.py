@@ -12,7 +12,7 @@ from dagster import DagsterEventType, DagsterInstance
 
 from lightsms_pipeline.contract import INCOMING
 from lightsms_pipeline.definitions import build_definitions
-from lightsms_pipeline.ingest import RUN_ID_KEY
+from lightsms_pipeline.ingest.engine import RUN_ID_KEY
 from lightsms_pipeline.settings import Settings
 from lightsms_pipeline.simulator.faults import FaultKind, FaultPlan
 from lightsms_pipeline.simulator.server import SimulatorServer

@@ -22,7 +22,7 @@ from conftest import API_KEY, LOGIN
 from dagster import DagsterInstance
 from pipeline import Pipeline
 
-from lightsms_pipeline.client import LightSMSClient, RetryPolicy
+from lightsms_pipeline.api.client import LightSMSClient, RetryPolicy
 from lightsms_pipeline.errors import LightSMSError
 from lightsms_pipeline.resources import LightSMSResource
 from lightsms_pipeline.simulator.faults import FaultKind, FaultPlan
@@ -130,7 +130,7 @@ def test_the_api_key_never_reaches_storage_logs_data_or_error_texts(
         # `check` with the right and the wrong key, side by side (each a fresh Python).
         checks = {
             code: subprocess.Popen(
-                [sys.executable, "-m", "lightsms_pipeline.cli", "check", "--days", "2"],
+                [sys.executable, "-m", "lightsms_pipeline.cli.main", "check", "--days", "2"],
                 env={**subprocess_env, "LIGHTSMS_BASE_URL": sim.base_url, "LIGHTSMS_API_KEY": key},
                 cwd=tmp_path,
                 stdout=subprocess.PIPE,

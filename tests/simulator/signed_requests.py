@@ -1,7 +1,7 @@
 """One pure-API account and a hand-built signature, shared by the simulator's pure tests.
 
 Signatures are computed here with hashlib, never with the code under test, so a signing bug in
-`lightsms_pipeline.signing` cannot hide behind the same bug in the tests.
+`lightsms_pipeline.api.signing` cannot hide behind the same bug in the tests.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The simulator over real HTTP: auth, dates, encodings, empty days, faults, stats and keep-alive.
 
-Signatures are built here by hand with hashlib, never with lightsms_pipeline.signing, so the two
+Signatures are built here by hand with hashlib, never with lightsms_pipeline.api.signing, so the two
 implementations check each other.
 """
 
@@ -586,7 +586,7 @@ def test_nothing_is_printed_per_request(
 def test_cli_prints_the_url_and_env_but_never_the_key(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     process = subprocess.Popen(
-        [sys.executable, "-m", "lightsms_pipeline.cli", "simulate", "--port", "0", "--days", "3",
+        [sys.executable, "-m", "lightsms_pipeline.cli.main", "simulate", "--port", "0", "--days", "3",
          "--per-day", "20", "--api-key", API_KEY, "--login", "cli-login"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

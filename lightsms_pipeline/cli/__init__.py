@@ -1,0 +1,1 @@
+"""The `lightsms-pipeline` command and what it checks."""

@@ -1,0 +1,1 @@
+"""The ingestion engine, no Dagster: days, spans, windows, resume, one scheduler."""
