@@ -193,9 +193,9 @@ def write_history(root: Path, messages: int, days: int, seed: int = 7) -> Histor
     import yaml
 
     from lightsms_pipeline.contract import CLASSIFIED
+    from lightsms_pipeline.normalize.schema import incoming_schema
     from lightsms_pipeline.rules.classify import classify
     from lightsms_pipeline.rules.loading import rules_from_mapping
-    from lightsms_pipeline.schema import incoming_schema
     from lightsms_pipeline.storage.parquet import Dataset
 
     rules = rules_from_mapping(yaml.safe_load(RULES_YAML), source="benchmarks/history.py", timezone=TIMEZONE)

@@ -28,8 +28,8 @@ from lightsms_pipeline.assets.scope import SINGLE_ACCOUNT, AssetScope
 from lightsms_pipeline.contract import INCOMING
 from lightsms_pipeline.ingest.engine import DayResult, IngestOptions, ingest_days
 from lightsms_pipeline.ingest.worker_pool import resolve_worker_processes
+from lightsms_pipeline.normalize.schema import incoming_schema
 from lightsms_pipeline.presentation.previews import column_schema, records_table, table_preview
-from lightsms_pipeline.schema import incoming_schema
 from lightsms_pipeline.settings import Settings
 from lightsms_pipeline.storage.parquet import Dataset
 

@@ -23,8 +23,8 @@ from lightsms_pipeline.contract import DEFAULT_REGION, DEFAULT_TIMEZONE, INCOMIN
 from lightsms_pipeline.errors import LightSMSError
 from lightsms_pipeline.normalize.incoming import to_incoming_table
 from lightsms_pipeline.normalize.privacy import pseudonymize_senders
+from lightsms_pipeline.normalize.schema import REQUIRED_INCOMING_COLUMNS
 from lightsms_pipeline.normalize.sender_cache import SenderCache
-from lightsms_pipeline.schema import REQUIRED_INCOMING_COLUMNS
 from lightsms_pipeline.storage.parquet import Dataset
 
 log = logging.getLogger(__name__)

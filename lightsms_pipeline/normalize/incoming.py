@@ -15,8 +15,8 @@ import pyarrow.compute as pc
 from lightsms_pipeline.api.responses import RawMessages
 from lightsms_pipeline.errors import MalformedResponseError
 from lightsms_pipeline.normalize.phones import senders_to_e164
+from lightsms_pipeline.normalize.schema import incoming_schema
 from lightsms_pipeline.normalize.sender_cache import SenderCache
-from lightsms_pipeline.schema import incoming_schema
 
 # Python's datetime, and so every reader of the files, spans years 1 to 9999; a day of margin
 # keeps the UTC instant of a local time inside that span too.

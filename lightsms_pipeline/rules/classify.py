@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lightsms_pipeline.normalize.schema import incoming_schema
 from lightsms_pipeline.rules.lookalikes import LookAlikes
 from lightsms_pipeline.rules.model import EXACT, LOOK_ALIKE, OPT_OUT, OTHER, POLL_VOTE, Poll, Rules
 from lightsms_pipeline.rules.tables import Column, provider_local_time
 from lightsms_pipeline.rules.text import map_distinct, normalize_text, visible_text
-from lightsms_pipeline.schema import incoming_schema
 
 
 def classified_schema(timezone: str) -> pa.Schema:

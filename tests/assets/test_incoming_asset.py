@@ -13,7 +13,7 @@ from conftest import JAN_15
 from dagster import AssetKey, DagsterEventType, DagsterInstance
 from reliability.partition_files import expected_rows, file_rows, part_path
 
-from lightsms_pipeline.schema import incoming_schema
+from lightsms_pipeline.normalize.schema import incoming_schema
 from lightsms_pipeline.simulator.faults import FaultPlan
 from lightsms_pipeline.simulator.traffic import Traffic
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 
 from lightsms_pipeline.ingest.engine import PartitionFindings, check_partition
-from lightsms_pipeline.schema import incoming_schema
+from lightsms_pipeline.normalize.schema import incoming_schema
 
 TZ = "Europe/Vilnius"
 VILNIUS = ZoneInfo(TZ)

@@ -27,8 +27,8 @@ from lightsms_pipeline.datasets.subscriptions import (
     refresh_opt_out_list,
     write_opt_out_list_read,
 )
+from lightsms_pipeline.normalize.schema import incoming_schema
 from lightsms_pipeline.rules import Rules, classify, rules_from_mapping
-from lightsms_pipeline.schema import incoming_schema
 from lightsms_pipeline.storage.parquet import Dataset
 
 TZ = "Europe/Vilnius"

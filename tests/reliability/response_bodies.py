@@ -33,7 +33,7 @@ from lightsms_pipeline.api.responses import ApiErrorCode, ResponseProblem, parse
 from lightsms_pipeline.errors import MalformedResponseError
 from lightsms_pipeline.ingest.engine import check_partition
 from lightsms_pipeline.normalize.incoming import to_incoming_table
-from lightsms_pipeline.schema import incoming_schema
+from lightsms_pipeline.normalize.schema import incoming_schema
 from lightsms_pipeline.simulator.encoding import xml_attribute
 
 TIMEZONE = "Europe/Vilnius"

@@ -14,8 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lightsms_pipeline.normalize.schema import incoming_schema
 from lightsms_pipeline.rules import Rules, classified_schema, classify, rules_from_mapping
-from lightsms_pipeline.schema import incoming_schema
 
 TZ = "Europe/Vilnius"
 NOON = "2025-01-15 12:00:00"

@@ -9,8 +9,8 @@ import pyarrow as pa
 import pytest
 from message_tables import LUNCH_POLL, TZ, build_incoming, rules_with
 
+from lightsms_pipeline.normalize.schema import incoming_schema
 from lightsms_pipeline.rules import classified_schema, classify, load_rules, subscriber
-from lightsms_pipeline.schema import incoming_schema
 
 DEFAULTS = load_rules(None)
 WITH_LUNCH = rules_with(polls=[LUNCH_POLL])
