@@ -25,11 +25,14 @@ import pydantic
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from lightsms_pipeline.contract import ACCOUNT_NAME_PATTERN, PARTITION_DATE_FORMAT, account_data_dir
-from lightsms_pipeline.errors import ConfigurationError
+from lightsms_pipeline.contract import (
+    ACCOUNT_NAME_PATTERN,
+    PARTITION_DATE_FORMAT,
+    account_data_dir,
+    is_iana_zone,
+)
+from lightsms_pipeline.errors import ConfigurationError, describe_yaml_error
 from lightsms_pipeline.settings import API_KEY_VARIABLE, ENV_PREFIX, Settings
-from lightsms_pipeline.yaml_errors import describe_yaml_error
-from lightsms_pipeline.zones import is_iana_zone
 
 _VARIABLE_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*"
 

@@ -7,6 +7,8 @@ rename is one edit and a mismatch between two copies cannot happen.
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 # --- Dagster asset names (also the dataset folder names) -----------------------------------------
 INCOMING = "incoming_messages"
 CLASSIFIED = "classified_messages"
@@ -41,6 +43,18 @@ PARTITION_DATE_FORMAT = "%Y-%m-%d"  # daily partition keys and `date=` folders
 DEFAULT_BASE_URL = "https://www.lightsms.com"
 DEFAULT_TIMEZONE = "Europe/Vilnius"
 DEFAULT_REGION = "LT"
+
+
+def is_iana_zone(name: str) -> bool:
+    """True if zoneinfo can load `name`: asked the same way by the settings, the rules file and
+    the accounts file, so the three never disagree on what they accept. Beyond unknown names,
+    zoneinfo raises ValueError for malformed ones (`../x`) and OSError for a folder (`Europe`)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
 
 # --- several accounts (LIGHTSMS_ACCOUNTS_FILE; README: Several accounts) -------------------------
 # Each account's names are today's single-account names with the account's slug added, so one

@@ -5,6 +5,8 @@ Messages name the endpoint, the date or range and the problem; they never contai
 
 from __future__ import annotations
 
+import yaml
+
 # The documented LightSMS error table (see shared/lightsms-api.md section 4).
 ERROR_MEANINGS: dict[int, str] = {
     0: "Success",
@@ -108,3 +110,13 @@ class MalformedResponseError(ApiError):
 
 class UnavailableError(ApiError):
     """Transport failures (connection errors, timeouts, 429, 5xx) outlasted the retry budget."""
+
+
+def describe_yaml_error(error: yaml.YAMLError) -> str:
+    """How a YAML reading problem is worded, for the rules file and the accounts file alike:
+    `invalid YAML: line L, column C: <problem>` where PyYAML knows the place, else its message."""
+    if isinstance(error, yaml.MarkedYAMLError):
+        mark = error.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        return f"invalid YAML: {where}{error.problem}"
+    return f"invalid YAML: {error}"

@@ -27,9 +27,9 @@ from lightsms_pipeline.contract import (
     DEFAULT_TIMEZONE,
     PARTITION_DATE_FORMAT,
     SENDER_CACHE_FOLDER,
+    is_iana_zone,
 )
 from lightsms_pipeline.errors import ConfigurationError
-from lightsms_pipeline.zones import is_iana_zone
 
 ENV_PREFIX = "LIGHTSMS_"
 DEFAULT_RULES_FILE = "rules.yaml"

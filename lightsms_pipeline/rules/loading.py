@@ -19,9 +19,9 @@ import pydantic
 import yaml
 
 from lightsms_pipeline.contract import DEFAULT_TIMEZONE
+from lightsms_pipeline.errors import describe_yaml_error
 from lightsms_pipeline.rules.errors import RulesFileError, describe
 from lightsms_pipeline.rules.model import Rules
-from lightsms_pipeline.yaml_errors import describe_yaml_error
 
 
 class _RulesLoader(yaml.SafeLoader):

@@ -17,10 +17,9 @@ from typing import Any, Literal
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from lightsms_pipeline.contract import API_DATETIME_FORMAT
+from lightsms_pipeline.contract import API_DATETIME_FORMAT, is_iana_zone
 from lightsms_pipeline.rules.lookalikes import LookAlikes
 from lightsms_pipeline.rules.text import normalize_text
-from lightsms_pipeline.zones import is_iana_zone
 
 # The classes of sms-rules §2, in the order they are tried.
 OPT_OUT = "opt_out"
