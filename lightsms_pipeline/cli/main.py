@@ -290,7 +290,7 @@ def run_demo(data_dir: str | None, per_day: int, start: date, end: date) -> int:
 # The local instance (README: Performance): SQLite in DAGSTER_HOME, one LightSMS run at a time,
 # a backfill's bookkeeping written in batches. The file is the repository's, so `make dev`,
 # `make demo`, the README's real-account path and the benchmark all use the same one.
-LOCAL_INSTANCE_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "dagster.local.yaml"
+LOCAL_INSTANCE_CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "dagster.local.yaml"
 
 
 def ensure_instance_config(home: Path) -> None:
