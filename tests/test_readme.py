@@ -20,19 +20,30 @@ REMOVED_VARIABLES = {"LIGHTSMS_WORKER_PROCESSES", "LIGHTSMS_CACHE_DIR"}
 _LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
+def headings(document: Path) -> list[tuple[int, str]]:
+    """(line number, title) of each markdown heading, code blocks' `# comments` left out."""
+    found, in_code = [], False
+    for number, line in enumerate(document.read_text(encoding="utf-8").splitlines()):
+        if line.startswith("```"):
+            in_code = not in_code
+        elif not in_code and (match := re.match(r"#+ (.+)$", line)):
+            found.append((number, match.group(1).strip()))
+    return found
+
+
 def python_blocks(section: str, document: Path = README) -> list[str]:
-    """The ```python blocks of `## section` (or a deeper heading of that name) in `document`."""
-    text = document.read_text(encoding="utf-8")
-    heading = re.search(rf"^#+ {re.escape(section)}\n", text, flags=re.MULTILINE)
-    assert heading, f"{document.name} has no section {section!r}"
-    body = re.split(r"^#+ ", text[heading.end() :], maxsplit=1, flags=re.MULTILINE)[0]
+    """The ```python blocks between heading `section` of `document` and the next heading."""
+    lines = document.read_text(encoding="utf-8").splitlines()
+    found = headings(document)
+    (start,) = [number for number, title in found if title == section]
+    end = next((number for number, _ in found if number > start), len(lines))
+    body = "\n".join(lines[start:end]) + "\n"
     return re.findall(r"```python\n(.*?)```", body, flags=re.DOTALL)
 
 
 def anchors(document: Path) -> set[str]:
     """The heading anchors GitHub makes: lower case, punctuation dropped, spaces to hyphens."""
-    headings = re.findall(r"^#+ (.+)$", document.read_text(encoding="utf-8"), flags=re.MULTILINE)
-    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+    return {re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-") for _, title in headings(document)}
 
 
 def test_readme_starts_with_the_two_commands():
