@@ -9,8 +9,9 @@ from lightsms_pipeline.assets.derived import derived_options
 from lightsms_pipeline.assets.scope import SINGLE_ACCOUNT, AssetScope
 from lightsms_pipeline.contract import CLASSIFIED, POLL_RESULTS
 from lightsms_pipeline.datasets.polls import write_poll_results_read
-from lightsms_pipeline.presentation.previews import table_preview
+from lightsms_pipeline.presentation.previews import column_schema, table_preview
 from lightsms_pipeline.rules.model import Rules
+from lightsms_pipeline.rules.polls import POLL_RESULTS_SCHEMA
 
 
 def build_poll_results(rules: Rules, scope: AssetScope = SINGLE_ACCOUNT) -> AssetsDefinition:
@@ -22,6 +23,7 @@ def build_poll_results(rules: Rules, scope: AssetScope = SINGLE_ACCOUNT) -> Asse
         description=(
             "Votes per poll and option (one vote per subscriber), with voters, superseded and invalid."
         ),
+        metadata={"dagster/column_schema": column_schema(POLL_RESULTS_SCHEMA)},
         **derived_options(rules, scope),
     )
     def poll_results(context: AssetExecutionContext) -> MaterializeResult:

@@ -60,7 +60,7 @@ def build_stop_list_sync(
             "every push, lookup and dry-run plan with the opt-out's id_sms. Conflicts for a "
             "person (opted back in after a push, senders that cannot be pushed) beside it."
         ),
-        metadata={"dagster/column_schema": column_schema(record_schema(rules.timezone))},
+        metadata={"dagster/column_schema": column_schema(record_schema(rules.timezone), STOP_LIST_SYNC)},
         check_specs=[
             AssetCheckSpec(
                 STOP_LIST_CLOCK_CHECK,

@@ -24,7 +24,7 @@ def build_opt_out_list(rules: Rules, scope: AssetScope = SINGLE_ACCOUNT) -> Asse
             "evidence (time, id_sms, keyword, text, receiving phone and prefix). Also written as a "
             "CSV safe to open in a spreadsheet."
         ),
-        metadata={"dagster/column_schema": column_schema(opt_out_schema(rules.timezone))},
+        metadata={"dagster/column_schema": column_schema(opt_out_schema(rules.timezone), OPT_OUT_LIST)},
         **derived_options(rules, scope),
     )
     def opt_out_list(context: AssetExecutionContext) -> MaterializeResult:

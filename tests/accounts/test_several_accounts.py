@@ -26,7 +26,7 @@ from several_accounts import (
     serve,
     write_accounts_file,
 )
-from test_readme import python_blocks
+from test_readme import DOCS, python_blocks
 
 from lightsms_pipeline.contract import (
     ALL_ACCOUNTS_JOB,
@@ -84,7 +84,7 @@ def test_three_accounts_each_get_exactly_their_own_messages_and_one_query_reads_
     deployment: Deployment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dep = deployment
-    # one run, every account (what the README's snippet reads)
+    # one run, every account (what the docs/accounts.md snippet reads)
     result = dep.run(ALL_ACCOUNTS_JOB, D14, D15, assets=UPSTREAM)
     assert result.success
     for account in dep.accounts:
@@ -99,11 +99,11 @@ def test_three_accounts_each_get_exactly_their_own_messages_and_one_query_reads_
     ids = [{r[0] for r in day_rows(dep.root(a), INCOMING, D14)} for a in dep.accounts]
     assert ids[0] != ids[1] != ids[2]
 
-    # the README's cross-account snippet, run as written from the data dir's parent
+    # docs/accounts.md's cross-account snippet, run as written from the data dir's parent
     monkeypatch.chdir(dep.root(ACME).parent.parent)
-    (code,) = python_blocks("Several accounts")
+    (code,) = python_blocks("Layout", DOCS / "accounts.md")
     namespace: dict[str, object] = {}
-    exec(compile(code, "README.md", "exec"), namespace)
+    exec(compile(code, "docs/accounts.md", "exec"), namespace)
     expected_counts = {
         (a.name, d.isoformat()): len(truth(dep, a.login, d)) for a in dep.accounts for d in (D14, D15)
     }
