@@ -91,3 +91,15 @@ def test_a_number_that_is_not_digits_is_refused_before_any_request(client, simul
     with pytest.raises(ValueError, match="digits"):
         add_to_stop(client, "PAYSERA")
     assert simulator.stats.requests == 0
+
+
+def test_urllib3s_debug_line_of_a_stop_list_request_hides_the_number(client, caplog) -> None:
+    """urllib3 logs each request's URL at DEBUG, and a stop-list URL carries `phone=`: with a
+    salt the number must reach no log, and a user's DEBUG logging must not undo that."""
+    caplog.set_level(logging.DEBUG, logger="urllib3")
+    find_on_stop(client, NUMBER, label=LABEL)
+    add_to_stop(client, NUMBER, label=LABEL)
+    lines = [r.getMessage() for r in caplog.records if r.name == "urllib3.connectionpool"]
+    assert any("find_on_stop.php" in line and "phone=***" in line for line in lines)
+    assert any("add2stop.php" in line and "phone=***" in line for line in lines)
+    assert not [line for line in lines if DIGITS in line]
