@@ -3,18 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from dagster import (
-    AssetsDefinition,
-    AssetSelection,
-    Definitions,
-    EnvVar,
-    ScheduleDefinition,
-    define_asset_job,
-    in_process_executor,
-)
+from dagster import AssetSelection, Definitions, EnvVar, define_asset_job, in_process_executor
 
 from lightsms_pipeline.accounts import load_accounts
 from lightsms_pipeline.assets import build_downstream_assets
@@ -35,12 +26,13 @@ def build_definitions(settings: Settings, *, resources: Mapping[str, Any] | None
 
     Without `LIGHTSMS_ACCOUNTS_FILE` it is the one account of `LIGHTSMS_LOGIN`; with it, every
     account of the file, each under its own key prefix, group, job, schedules, pool and data root
-    (README: Several accounts), plus one job over all of them."""
+    (README: Several accounts), merged with one job over all of them."""
+    overrides = dict(resources or {})
     if not settings.accounts_file:
-        return _definitions(account_location(settings, SINGLE_ACCOUNT, single_account(settings)), resources)
+        return account_definitions(settings, SINGLE_ACCOUNT, single_account(settings), overrides)
     accounts = load_accounts(settings.accounts_file, settings)
-    locations = [
-        account_location(
+    per_account = [
+        account_definitions(
             a.settings,
             AssetScope.for_account(a.name),
             LightSMSResource.from_settings(
@@ -50,42 +42,31 @@ def build_definitions(settings: Settings, *, resources: Mapping[str, Any] | None
                 login_source=f"the login of account {a.name} in {settings.accounts_file}",
                 key_source=a.api_key_env,
             ),
+            overrides,
         )
         for a in accounts
     ]
-    jobs = [job for loc in locations for job in loc.jobs]
-    if len({(a.settings.timezone, a.settings.start_date) for a in accounts}) == 1:
+    if len({(a.settings.timezone, a.settings.start_date) for a in accounts}) > 1:
         # One job can run one partitions definition only: with accounts in different time zones
         # or start dates, "all accounts" is the UI's selection of every group instead.
-        jobs.append(
-            define_asset_job(
-                ALL_ACCOUNTS_JOB,
-                selection=AssetSelection.all(),
-                description="Every account: fetch incoming SMS for the days and rebuild the datasets.",
-            )
-        )
-    merged = AccountLocation(
-        assets=[a for loc in locations for a in loc.assets],
-        jobs=jobs,
-        schedules=[s for loc in locations for s in loc.schedules],
-        resources={k: v for loc in locations for k, v in loc.resources.items()},
+        return Definitions.merge(*per_account)
+    all_accounts = define_asset_job(
+        ALL_ACCOUNTS_JOB,
+        selection=AssetSelection.all(),
+        description="Every account: fetch incoming SMS for the days and rebuild the datasets.",
     )
-    return _definitions(merged, resources)
+    return Definitions.merge(*per_account, Definitions(jobs=[all_accounts]))
 
 
-@dataclass(frozen=True)
-class AccountLocation:
-    """One account's part of the code location."""
-
-    assets: list[AssetsDefinition]
-    jobs: list[Any]  # define_asset_job's type is not exported by dagster
-    schedules: list[ScheduleDefinition]
-    resources: dict[str, Any]
-
-
-def account_location(settings: Settings, scope: AssetScope, lightsms: LightSMSResource) -> AccountLocation:
+def account_definitions(
+    settings: Settings, scope: AssetScope, lightsms: LightSMSResource, overrides: Mapping[str, Any]
+) -> Definitions:
     """The assets, job, schedules and resources of one account (`lightsms`), named in its
-    `scope`; the single account (`SINGLE_ACCOUNT`) gets exactly the names it always had."""
+    `scope`; the single account (`SINGLE_ACCOUNT`) gets exactly the names it always had.
+
+    `overrides` replace this account's resources by key. Every account carries all of them
+    (the same objects), so that `Definitions.merge`, which refuses two different resources
+    under one key, takes them as one."""
     partitions_def = daily_partitions(settings)
     rules = load_rules(settings.rules_path(), timezone=settings.timezone)
     assets = [
@@ -110,26 +91,19 @@ def account_location(settings: Settings, scope: AssetScope, lightsms: LightSMSRe
         if scope.account is None
         else f"Account {scope.account}: fetch incoming SMS for the selected days and rebuild its datasets.",
     )
-    return AccountLocation(
-        assets=assets,
-        jobs=[job],
-        schedules=build_schedules(settings, job_name, account=scope.account),
-        resources={
-            scope.lightsms_key: lightsms,
-            scope.dataset_key: ParquetDatasetResource(data_dir=settings.data_dir),
-        },
-    )
-
-
-def _definitions(location: AccountLocation, resources: Mapping[str, Any] | None) -> Definitions:
+    defaults = {
+        scope.lightsms_key: lightsms,
+        scope.dataset_key: ParquetDatasetResource(data_dir=settings.data_dir),
+    }
     return Definitions(
-        assets=location.assets,
+        assets=assets,
         # Steps run in the run's own process: a second Python start-up per run (~3 s here) buys
         # nothing when the fetching is threaded inside the one asset (benchmarks/RESULTS.md).
+        # One executor object for every account: `Definitions.merge` refuses two different ones.
         executor=in_process_executor,
-        jobs=location.jobs,
-        schedules=location.schedules,
-        resources={**location.resources, **(resources or {})},
+        jobs=[job],
+        schedules=build_schedules(settings, job_name, account=scope.account),
+        resources={**defaults, **overrides},
     )
 
 

@@ -10,10 +10,9 @@ import email.utils
 import logging
 import math
 import random
-import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -32,15 +31,7 @@ from tenacity import (
 )
 from tenacity.stop import stop_base
 
-from lightsms_pipeline.api.responses import (
-    ApiErrorCode,
-    RawMessages,
-    ResponseProblem,
-    StopListEntry,
-    parse_add_to_stop,
-    parse_body,
-    parse_find_on_stop,
-)
+from lightsms_pipeline.api.responses import ApiErrorCode, RawMessages, ResponseProblem, parse_body
 from lightsms_pipeline.api.signing import sign
 from lightsms_pipeline.contract import API_DATETIME_FORMAT
 from lightsms_pipeline.errors import (
@@ -58,11 +49,6 @@ from lightsms_pipeline.ingest.windows import Window, split
 log = logging.getLogger(__name__)
 
 INCOMING_ENDPOINT = "incoming.php"
-FIND_ON_STOP_ENDPOINT = "find_on_stop.php"
-ADD_TO_STOP_ENDPOINT = "add2stop.php"
-# add2stop.php's answers for a number already listed: 20 documented, 13/34 ("blacklisted",
-# "in the stop list") what a platform sharing send.php's checks might say instead.
-ALREADY_LISTED_CODES = frozenset({13, 20, 34})
 TIMESTAMP = "timestamp.php"
 STALE_TIMESTAMP_CODE = 6
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -558,73 +544,32 @@ class LightSMSClient:
                 window=window,
             ) from None
 
-    # --- the stop list (find_on_stop.php, add2stop.php) -------------------------------------
+    # --- any other signed endpoint (the stop list's: stop_list.py) ----------------------------
 
-    def find_on_stop(self, phone: str, *, label: str | None = None) -> StopListEntry | None:
-        """The account's stop-list entry for `phone` (digits, `+` optional), None if not listed.
-
-        Read-only, so retried like incoming.php. `label` names the number in errors and logs
-        instead of its digits (the sync passes the published subscriber key, a hash when
-        LIGHTSMS_SENDER_HASH_SALT is set).
-        """
-        digits = _stop_list_phone(phone)
-        where = label if label is not None else digits
-
-        def attempt() -> StopListEntry | None:
-            return self._stop_list_call(FIND_ON_STOP_ENDPOINT, digits, where, parse_find_on_stop)
-
-        return self._with_retries(attempt, FIND_ON_STOP_ENDPOINT, where)  # type: ignore[no-any-return]
-
-    def add_to_stop(self, phone: str, *, label: str | None = None) -> StopListPush:
-        """Put `phone` on the account's stop list, once in effect.
-
-        add2stop.php is not idempotent: an add whose answer was lost (a reset, a timeout, a 5xx
-        after the server acted) may have taken effect. So every attempt after the first looks
-        the number up before adding, and "already exists" (20; 13 or 34 from platforms that
-        answer "blacklisted") reads as listed. Either way the result says which it was.
-        """
-        digits = _stop_list_phone(phone)
-        where = label if label is not None else digits
-        attempts = 0
-
-        def listed() -> StopListPush | None:
-            entry = self._stop_list_call(FIND_ON_STOP_ENDPOINT, digits, where, parse_find_on_stop)
-            return None if entry is None else StopListPush(True, entry.time_in)
-
-        def attempt() -> StopListPush:
-            nonlocal attempts
-            attempts += 1
-            if attempts > 1:
-                found = listed()
-                if found is not None:
-                    return found
-            try:
-                provider_id = self._stop_list_call(ADD_TO_STOP_ENDPOINT, digits, where, parse_add_to_stop)
-            except BadRequestError as exc:
-                if exc.code not in ALREADY_LISTED_CODES:
-                    raise
-                found = listed()
-                if found is None:
-                    raise  # "already listed", yet the lookup disagrees: say so, do not guess
-                return found
-            return StopListPush(False, provider_id)
-
-        return self._with_retries(attempt, ADD_TO_STOP_ENDPOINT, where)  # type: ignore[no-any-return]
-
-    def _stop_list_call(
-        self, endpoint: str, digits: str, where: str, parse: Callable[[bytes], _T | ApiErrorCode]
+    def signed_call(
+        self,
+        endpoint: str,
+        params: Mapping[str, str],
+        where: str,
+        parse: Callable[[bytes], _T | ApiErrorCode],
     ) -> _T:
+        """One signed request to `endpoint` with `params`, its body read by `parse`; `where` names
+        the request in errors and logs. Not retried: it is one attempt, for `retried`.
+
+        Error 6 refuses the request (nothing was done): the clock is realigned and the request
+        made once more. Any other error code raises its typed error.
+        """
         url = f"{self.base_url}/external/get/{endpoint}"
 
         def signed() -> _T | ApiErrorCode:
-            params = {
+            signed_params = {
                 "login": self.login,
-                "phone": digits,
+                **params,
                 "return": self.response_format,
                 "timestamp": str(self.server_timestamp()),
             }
-            params["signature"] = sign(params, self._api_key)
-            resp = self._get(url, params, endpoint, where)
+            signed_params["signature"] = sign(signed_params, self._api_key)
+            resp = self._get(url, signed_params, endpoint, where)
             try:
                 return parse(resp.content)
             except ResponseProblem as exc:
@@ -634,47 +579,16 @@ class LightSMSClient:
 
         result = signed()
         if isinstance(result, ApiErrorCode) and result.code == STALE_TIMESTAMP_CODE:
-            # Error 6 refuses the request (nothing was added): realign the clock, try once more.
             self.server_time_offset(refresh=True)
             result = signed()
         if isinstance(result, ApiErrorCode):
             raise self._api_error(result.code, where, endpoint)
         return result
 
-
-@dataclass(frozen=True)
-class StopListPush:
-    """What `add_to_stop` did: added (`provider_answer` is the new entry's id) or found the
-    number already listed (`provider_answer` is the entry's `time_in`)."""
-
-    already_listed: bool
-    provider_answer: str
-
-
-def _stop_list_phone(phone: str) -> str:
-    """The API's form of a number: digits without `+` (as LightSMS gives senders)."""
-    digits = phone.removeprefix("+")
-    if not (digits.isascii() and digits.isdigit()):
-        raise ValueError("a stop-list number must be digits with an optional leading +")
-    return digits
-
-
-class _NoPhoneInUrls(logging.Filter):
-    """urllib3 logs every request line at DEBUG, and a stop-list URL carries the number
-    (`phone=`), which must reach no log when LIGHTSMS_SENDER_HASH_SALT pseudonymizes numbers.
-    The key never is in a URL (only the signature, an MD5 that includes it)."""
-
-    _PHONE = re.compile(r"(phone=)[^&\s\"]*")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and any(isinstance(a, str) and "phone=" in a for a in record.args):
-            record.args = tuple(
-                self._PHONE.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args
-            )
-        return True
-
-
-logging.getLogger("urllib3.connectionpool").addFilter(_NoPhoneInUrls())
+    def retried(self, attempt: Callable[[], _T], endpoint: str, where: str) -> _T:
+        """`attempt` (made of `signed_call`s) under the retry policy: its transient faults are
+        tried again, the last one raised as `UnavailableError` or `MalformedResponseError`."""
+        return self._with_retries(attempt, endpoint, where)  # type: ignore[no-any-return]
 
 
 def _read_body(resp: requests.Response, max_bytes: int | None) -> None:

@@ -25,7 +25,7 @@ from dagster import (
 from lightsms_pipeline.assets.derived import derived_options
 from lightsms_pipeline.assets.scope import SINGLE_ACCOUNT, AssetScope
 from lightsms_pipeline.contract import OPT_OUT_LIST, STOP_LIST_CLOCK_CHECK, STOP_LIST_SYNC
-from lightsms_pipeline.datasets.stop_list_sync import SyncOptions, SyncOutcome, sync_stop_list
+from lightsms_pipeline.datasets.stop_list import SyncOptions, SyncOutcome, sync_stop_list
 from lightsms_pipeline.datasets.upstream import MissingUpstreamError
 from lightsms_pipeline.presentation.previews import column_schema, table_preview
 from lightsms_pipeline.rules.model import Rules

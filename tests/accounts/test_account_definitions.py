@@ -103,3 +103,29 @@ def test_accounts_sharing_zone_and_start_get_one_job_over_all_of_them(tmp_path: 
     defs = build_definitions(SETTINGS.replace(accounts_file=str(path)))
     job = defs.resolve_job_def(ALL_ACCOUNTS_JOB)
     assert {k.path[0] for k in job.asset_layer.selected_asset_keys} == {"acme", "beta", "gamma"}
+
+
+def test_three_accounts_merge_into_their_own_names_only_every_job_in_process(tmp_path: Path) -> None:
+    """The merged location holds each account's definitions and the one job over all of them,
+    nothing more, and every job keeps the location's in-process executor."""
+    path = write_accounts_file(tmp_path / "accounts.yaml", [ACME, BETA, GAMMA])
+    defs = build_definitions(SETTINGS.replace(accounts_file=str(path)))
+    names = [a.name for a in (ACME, BETA, GAMMA)]
+    assert keys(defs) == {f"{n}/{asset}" for n in names for asset in ASSETS}
+    assert [j.name for j in defs.jobs or []] == [*(f"{n}_{MAIN_JOB}" for n in names), ALL_ACCOUNTS_JOB]
+    jobs = [defs.resolve_job_def(j.name) for j in defs.jobs or []]
+    assert {j.executor_def.name for j in jobs} == {"in_process"}
+    assert [s.name for s in defs.schedules or []] == [
+        f"{n}_{s}" for n in names for s in (DAILY_SCHEDULE, INTRADAY_SCHEDULE)
+    ]
+    assert set(defs.resources or {}) == {f"{n}_{r}" for n in names for r in ("lightsms", "dataset")}
+
+
+def test_a_resource_override_replaces_one_accounts_resource_by_key(tmp_path: Path) -> None:
+    path = write_accounts_file(tmp_path / "accounts.yaml", [ACME, BETA, GAMMA])
+    override = ParquetDatasetResource(data_dir="memory://elsewhere")
+    defs = build_definitions(SETTINGS.replace(accounts_file=str(path)), resources={"beta_dataset": override})
+    resources = defs.resources or {}
+    assert resources["beta_dataset"] is override
+    assert resources["acme_dataset"].data_dir == "s3://bucket/sms/account=acme"
+    assert len(resources) == 6

@@ -5,13 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from lightsms_pipeline.api.responses import (
-    ApiErrorCode,
-    ResponseProblem,
-    StopListEntry,
-    parse_add_to_stop,
-    parse_find_on_stop,
-)
+from lightsms_pipeline.api.responses import ApiErrorCode, ResponseProblem
+from lightsms_pipeline.api.stop_list import StopListEntry, parse_add_to_stop, parse_find_on_stop
 
 FOUND = StopListEntry("2024-08-29 11:07:43", "Added via API")
 
