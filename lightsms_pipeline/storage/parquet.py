@@ -3,7 +3,9 @@
 Layout (a public contract): `<root>/<asset>/date=YYYY-MM-DD/part-0.parquet` for daily assets,
 `<root>/<name>.parquet` for whole-history ones. A write goes to a hidden temporary name in the
 same folder and is renamed over the old file, so readers and a killed run only ever see a whole
-old file or a whole new one. Readers skip the hidden names (pyarrow ignores `.`/`_` prefixes).
+old file or a whole new one; an fsync of the folder then makes the rename itself survive a power
+cut. Readers skip the temporary name: pyarrow and pandas ignore `.`/`_` prefixes, and its `.tmp`
+ending keeps it out of DuckDB's `*.parquet` glob (DuckDB's `*` does match a leading dot).
 """
 
 from __future__ import annotations
@@ -112,6 +114,7 @@ class Dataset:
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
+            _fsync_directory(parent)
         except BaseException:
             if os.path.exists(tmp):
                 os.unlink(tmp)
@@ -191,3 +194,14 @@ class Dataset:
 
     def read_file(self, name: str) -> pa.Table:
         return self._read_parquet(self.file_path(name))
+
+
+def _fsync_directory(path: str) -> None:
+    """Flush folder `path` itself to disk. A rename changes the folder, not the file: until the
+    folder is flushed, a power cut can bring back the old file (or none) after the write
+    returned and Dagster recorded the new one."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -30,3 +30,16 @@ def test_leading_zeros_do_not_move_an_id() -> None:
 
 def test_equal_integers_keep_the_shorter_spelling_first() -> None:
     assert day_order(["007", "11", "7", "010"]) == ["7", "007", "010", "11"]
+
+
+def test_leading_zeros_are_sorted_even_when_ids_arrive_ascending_by_length() -> None:
+    # "9" then "007" ascend as (length, digits), which is what lets `to_incoming_table` skip its
+    # sort; the leading zero must still send the rows through it, since 007 is less than 9.
+    assert day_order(["5", "9", "007", "010"]) == ["5", "007", "9", "010"]
+
+
+def test_equal_integers_keep_the_shorter_spelling_first_whichever_arrives_first() -> None:
+    # "7" and "007" are one integer: the tie goes to the raw id's (length, digits), so fewer
+    # leading zeros first, whatever order the API listed them in.
+    assert day_order(["7", "007"]) == ["7", "007"]
+    assert day_order(["007", "7"]) == ["7", "007"]
