@@ -19,6 +19,7 @@ from lightsms_pipeline.assets.schedules import range_run_request
 from lightsms_pipeline.contract import INCOMING, MAIN_JOB
 from lightsms_pipeline.definitions import build_definitions
 from lightsms_pipeline.settings import Settings
+from lightsms_pipeline.simulator.traffic import SimMessage, Traffic
 
 
 def materialize(
@@ -65,3 +66,14 @@ class Pipeline:
         """The environment of a child process running this pipeline (`Settings.from_env` there)."""
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("LIGHTSMS_")}
         return {**inherited, **self.settings.to_env(), **self.credentials}
+
+
+class OneDayTraffic(Traffic):
+    """Traffic that serves exactly `messages`, in that order, on `day` and nothing elsewhere."""
+
+    def __init__(self, day: date, messages: Sequence[SimMessage]) -> None:
+        super().__init__(per_day=0)
+        self.served_day, self.messages = day, tuple(messages)
+
+    def day_messages(self, d: date) -> tuple[SimMessage, ...]:
+        return self.messages if d == self.served_day else ()

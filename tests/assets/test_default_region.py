@@ -4,16 +4,15 @@ their E.164 numbers read in that region."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 from conftest import JAN_15
+from pipeline import OneDayTraffic
 from reliability.partition_files import part_path
 
-from lightsms_pipeline.simulator.traffic import SimMessage, Traffic
+from lightsms_pipeline.simulator.traffic import SimMessage
 
 # Senders as a gateway may pass them: a UK mobile and a German mobile written nationally (no +,
 # no country code), a Lithuanian one likewise, an international one and an alphanumeric name.
@@ -28,17 +27,6 @@ E164_BY_REGION = {
 }
 
 
-class OneDay(Traffic):
-    """Traffic that serves exactly `messages` on `day` and nothing elsewhere."""
-
-    def __init__(self, day: date, messages: Sequence[SimMessage]) -> None:
-        super().__init__(per_day=0)
-        self.served_day, self.messages = day, tuple(messages)
-
-    def day_messages(self, d: date) -> tuple[SimMessage, ...]:
-        return self.messages if d == self.served_day else ()
-
-
 @pytest.mark.parametrize("region", ["GB", "DE", None], ids=["GB", "DE", "default"])
 def test_national_senders_are_read_in_the_rules_files_default_region(
     pipeline, data_dir, simulator, tmp_path: Path, region: str | None
@@ -47,7 +35,7 @@ def test_national_senders_are_read_in_the_rules_files_default_region(
         SimMessage(str(n), f"{JAN_15.isoformat()} 12:00:{n:02d}", sender, "37060000000", "51632", "hi")
         for n, sender in enumerate(SENDERS, start=1)
     ]
-    simulator.traffic = OneDay(JAN_15, messages)
+    simulator.traffic = OneDayTraffic(JAN_15, messages)
     if region is not None:
         rules = tmp_path / "rules.yaml"
         rules.write_text(f"default_region: {region}\n")

@@ -236,8 +236,6 @@ import warnings
 warnings.filterwarnings("ignore")
 from dagster import AssetKey, DagsterInstance
 from lightsms_pipeline.contract import MAIN_JOB, STOP_LIST_SYNC
-from lightsms_pipeline.datasets.stop_list import read_opt_out_list
-from lightsms_pipeline.datasets.upstream import MissingUpstreamError
 from lightsms_pipeline.definitions import build_definitions
 from lightsms_pipeline.settings import Settings
 job = build_definitions(Settings.from_env()).resolve_job_def(MAIN_JOB)

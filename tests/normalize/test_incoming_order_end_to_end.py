@@ -4,25 +4,12 @@ by Dagster, read back from the Parquet file."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
-
 import pyarrow.parquet as pq
 from conftest import JAN_15
+from pipeline import OneDayTraffic
 from reliability.partition_files import part_path
 
-from lightsms_pipeline.simulator.traffic import SimMessage, Traffic
-
-
-class OneDay(Traffic):
-    """Traffic that serves exactly `messages`, in that order, on `day` and nothing elsewhere."""
-
-    def __init__(self, day: date, messages: Sequence[SimMessage]) -> None:
-        super().__init__(per_day=0)
-        self.served_day, self.messages = day, tuple(messages)
-
-    def day_messages(self, d: date) -> tuple[SimMessage, ...]:
-        return self.messages if d == self.served_day else ()
+from lightsms_pipeline.simulator.traffic import SimMessage
 
 
 def message(id_sms: str, time: str) -> SimMessage:
@@ -34,7 +21,7 @@ def test_ids_with_leading_zeros_in_one_second_land_in_integer_order(pipeline, da
     # Listed as the API lists ids, ascending as (length, digits): "7" < "9" < "007" < "010". That
     # is the order `to_incoming_table` may keep without sorting, unless an id has a leading zero;
     # here 007 (= 7) belongs before 9, and after "7", the same integer spelled shorter.
-    simulator.traffic = OneDay(
+    simulator.traffic = OneDayTraffic(
         JAN_15,
         [
             message("5", "11:59:59"),
