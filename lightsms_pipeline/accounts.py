@@ -130,7 +130,7 @@ def load_accounts(path: str | os.PathLike[str], settings: Settings) -> list[Acco
     if not isinstance(data, Mapping) or "accounts" not in data:
         raise AccountsFileError(
             source,
-            ["the top level must be a mapping with an `accounts:` list (see README: Several accounts)"],
+            ["the top level must be a mapping with an `accounts:` list (see docs/accounts.md)"],
         )
     try:
         parsed = AccountsFile.model_validate(data)

@@ -1,7 +1,7 @@
 """The names and formats other code and people rely on, each written once.
 
 Asset names, dataset file names, the API's date format and the provider defaults are part of the
-public contract (README: "Public contract"); every module imports them from here so that a
+public contract (README: "Guarantees"); every module imports them from here so that a
 rename is one edit and a mismatch between two copies cannot happen.
 """
 
@@ -56,7 +56,7 @@ def is_iana_zone(name: str) -> bool:
     return True
 
 
-# --- several accounts (LIGHTSMS_ACCOUNTS_FILE; README: Several accounts) -------------------------
+# --- several accounts (LIGHTSMS_ACCOUNTS_FILE; docs/accounts.md) -------------------------
 # Each account's names are today's single-account names with the account's slug added, so one
 # rule gives the asset key prefix, the group, the pool, the job, the schedules, the resources and
 # the data root of an account.

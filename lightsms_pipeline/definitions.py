@@ -26,7 +26,7 @@ def build_definitions(settings: Settings, *, resources: Mapping[str, Any] | None
 
     Without `LIGHTSMS_ACCOUNTS_FILE` it is the one account of `LIGHTSMS_LOGIN`; with it, every
     account of the file, each under its own key prefix, group, job, schedules, pool and data root
-    (README: Several accounts), merged with one job over all of them."""
+    (docs/accounts.md), merged with one job over all of them."""
     overrides = dict(resources or {})
     if not settings.accounts_file:
         return account_definitions(settings, SINGLE_ACCOUNT, single_account(settings), overrides)

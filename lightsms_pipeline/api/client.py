@@ -53,8 +53,8 @@ TIMESTAMP = "timestamp.php"
 STALE_TIMESTAMP_CODE = 6
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 # What a PHP endpoint answers when one answer is too big for it (memory or time limit, or the
-# gateway giving up on it): an assumption, LightSMS documents no limit (README, "What the real
-# API may do differently"). 503 and 429 say "unavailable" or "slow down" and are never read so.
+# gateway giving up on it): an assumption, LightSMS documents no limit (docs/lightsms-api.md
+# §6-7). 503 and 429 say "unavailable" or "slow down" and are never read so.
 SIZE_LIKE_STATUS = frozenset({500, 502, 504})
 ResponseFormat = Literal["json", "xml"]
 _T = TypeVar("_T")

@@ -68,7 +68,7 @@ def check_instance(environ: Mapping[str, str]) -> InstanceCheck:
         result.note(
             "DAGSTER_HOME is not set: `dagster dev` then keeps runs, schedules and backfills in a "
             "temporary folder deleted when it stops; set DAGSTER_HOME to a folder to keep them "
-            "(README: Deploying)"
+            "(docs/deploying.md)"
         )
         return result
     home = Path(home_value)

@@ -287,7 +287,7 @@ def run_demo(data_dir: str | None, per_day: int, start: date, end: date) -> int:
     return 0
 
 
-# The local instance (README: Performance): SQLite in DAGSTER_HOME, one LightSMS run at a time,
+# The local instance (docs/performance.md): SQLite in DAGSTER_HOME, one LightSMS run at a time,
 # a backfill's bookkeeping written in batches. The file is the repository's, so `make dev`,
 # `make demo`, the README's real-account path and the benchmark all use the same one.
 LOCAL_INSTANCE_CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "dagster.local.yaml"
