@@ -106,7 +106,7 @@ class Dataset:
             # create a missing bucket instead of reporting it.
             self._put_object(path, data)
             return
-        self.fs.makedirs(parent, exist_ok=True)
+        _make_folders_durably(parent)
         tmp = f"{parent}/.{path.rsplit('/', 1)[1]}.{uuid.uuid4().hex}.tmp"
         try:
             with open(tmp, "wb") as fh:
@@ -205,3 +205,17 @@ def _fsync_directory(path: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _make_folders_durably(path: str) -> None:
+    """Create folder `path` and its missing parents, then flush the parent of each one created:
+    a new folder's name lives in its parent, so without that flush a day's first write could
+    vanish whole after a power cut although its file and rename were flushed."""
+    missing: list[str] = []
+    folder = path
+    while not os.path.isdir(folder):
+        missing.append(folder)
+        folder = os.path.dirname(folder)
+    os.makedirs(path, exist_ok=True)
+    for created in reversed(missing):
+        _fsync_directory(os.path.dirname(created))

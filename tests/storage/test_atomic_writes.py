@@ -90,3 +90,30 @@ def test_the_rename_is_followed_by_an_fsync_of_the_partition_folder(
     # (the rename) survive a power cut, without which the old file may come back.
     assert calls == [("fsync", "file"), ("replace", "part-0.parquet"), ("fsync", "partition folder")]
     assert store.read_partition("a", DAY).to_pylist() == rows("2").to_pylist()
+
+
+def test_a_first_write_flushes_the_parent_of_every_folder_it_creates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    store = Dataset(tmp_path)
+    real_fsync = os.fsync
+    flushed: list[str] = []
+
+    def fsync(fd: int) -> None:
+        opened = os.fstat(fd)
+        if stat.S_ISDIR(opened.st_mode):
+            flushed.extend(
+                name
+                for name, folder in (("root", tmp_path), ("asset", tmp_path / "a"))
+                if os.path.samestat(opened, os.stat(folder))
+            )
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    store.write_partition("a", DAY, rows("1"))
+    # `a/` is new: its name is in the root; `date=…/` is new: its name is in `a/`.
+    assert flushed == ["root", "asset"]
+
+    flushed.clear()
+    store.write_partition("a", "2025-01-16", rows("2"))
+    assert flushed == ["asset"]  # only the new day's folder was created
