@@ -213,9 +213,9 @@ def _make_folders_durably(path: str) -> None:
     vanish whole after a power cut although its file and rename were flushed."""
     missing: list[str] = []
     folder = path
-    while not os.path.isdir(folder):
+    while folder and not os.path.isdir(folder):
         missing.append(folder)
         folder = os.path.dirname(folder)
     os.makedirs(path, exist_ok=True)
     for created in reversed(missing):
-        _fsync_directory(os.path.dirname(created))
+        _fsync_directory(os.path.dirname(created) or ".")
