@@ -1,5 +1,5 @@
 """Several days in one request (`LIGHTSMS_DAYS_PER_REQUEST`): the same files as one request a
-day, a failure isolated to its own day, a span too large fetched day by day.
+day, a span too large fetched day by day (a failed day inside a span: test_failed_day_keeps_file).
 
 Over real HTTP against the simulator, with one huge day among small ones.
 """
@@ -14,12 +14,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import API_KEY, FAST_RETRY, LOGIN
-from reliability.partition_files import compare, expected_rows, part_path
+from reliability.partition_files import compare, expected_rows
 
 from lightsms_pipeline.api.client import LightSMSClient
 from lightsms_pipeline.api.responses import RawMessages
 from lightsms_pipeline.contract import INCOMING
-from lightsms_pipeline.errors import UnavailableError
 from lightsms_pipeline.ingest.engine import (
     DayResult,
     IngestOptions,
@@ -27,7 +26,6 @@ from lightsms_pipeline.ingest.engine import (
     day_spans,
     ingest_days,
 )
-from lightsms_pipeline.simulator.faults import FaultPlan
 from lightsms_pipeline.simulator.server import SimulatorServer
 from lightsms_pipeline.simulator.traffic import Traffic
 from lightsms_pipeline.storage.parquet import Dataset
@@ -117,28 +115,6 @@ def test_days_asked_in_spans_give_the_files_of_one_request_a_day(
     same_days(one_a_day, spanned)
     for result in spanned:
         assert compare(Path(result.path), expected_rows(server.traffic, result.day)).exact
-
-
-def test_a_day_that_keeps_failing_inside_a_span_fails_alone_and_keeps_its_file(
-    tmp_path: Path, server: SimulatorServer, client: LightSMSClient
-) -> None:
-    days = DAYS[:5]
-    ingest_days(client, Dataset(tmp_path), days, options(1))
-    before = {d: part_path(tmp_path, d).read_bytes() for d in days}
-    bad = days[2]
-    server.faults = FaultPlan(fail_dates={bad.isoformat()})
-
-    results = ingest_days(client, Dataset(tmp_path), days, options(5))
-
-    assert spans_asked(server)[-1] == (days[0].isoformat(), days[-1].isoformat())
-    for result in results:
-        if result.day == bad:
-            assert isinstance(result.error, UnavailableError), result.error
-            assert f"incoming.php for {bad}" in str(result.error)
-            assert part_path(tmp_path, bad).read_bytes() == before[bad]
-        else:
-            assert result.ok, result.error
-            assert compare(part_path(tmp_path, result.day), expected_rows(server.traffic, result.day)).exact
 
 
 def test_a_materialized_backfill_in_spans_writes_every_day_exactly(pipeline, data_dir, simulator) -> None:
