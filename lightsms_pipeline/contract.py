@@ -78,8 +78,3 @@ def account_pool(name: str) -> str:
 def account_scoped(base: str, name: str) -> str:
     """`lightsms_job` -> `acme_lightsms_job`: the account's job, schedule, group or resource key."""
     return f"{name}_{base}"
-
-
-# --- the sender cache (sender_cache.py) ----------------------------------------------------------
-SENDER_CACHE_FOLDER = "_cache"  # under a local data dir; `_` keeps dataset readers out of it
-SENDER_CACHE_FILE = "sender_e164.sqlite"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -26,7 +26,6 @@ from lightsms_pipeline.contract import (
     DEFAULT_BASE_URL,
     DEFAULT_TIMEZONE,
     PARTITION_DATE_FORMAT,
-    SENDER_CACHE_FOLDER,
     is_iana_zone,
 )
 from lightsms_pipeline.errors import ConfigurationError
@@ -37,6 +36,24 @@ LOGIN_VARIABLE = "LIGHTSMS_LOGIN"
 API_KEY_VARIABLE = "LIGHTSMS_API_KEY"
 # Read by Dagster's EnvVar at run time, not by Settings; known here so they are not "misspelt".
 SECRET_VARIABLES = (LOGIN_VARIABLE, API_KEY_VARIABLE)
+# Settings that were removed: variable -> (why, what to do). A deployment still setting one is
+# told so by name, rather than "not a setting" (which reads as a typo) or silence (which would
+# let someone believe a cache of phone numbers is still kept, or off, where they asked).
+REMOVED_VARIABLES = {
+    "LIGHTSMS_WORKER_PROCESSES": (
+        "worker processes measured 0.81x-1.26x the speed of one process at double the memory, so "
+        "every run now fetches its days on threads in one process (LIGHTSMS_PARALLELISM)",
+        "Unset it.",
+    ),
+    "LIGHTSMS_CACHE_DIR": (
+        "the on-disk sender cache saved 1.17x on a cold micro-benchmark only, and was a second "
+        "store of phone numbers that every erasure request had to cover; senders are now parsed "
+        "once per run, in memory",
+        "Unset it, and delete the folder it named (by default <LIGHTSMS_DATA_DIR>/_cache): it "
+        "holds phone numbers.",
+    ),
+}
+REMOVED_IN = "0.2.0"
 
 
 def variable_name(field_name: str) -> str:
@@ -77,14 +94,6 @@ class Settings(BaseModel):
     # Several LightSMS accounts (lightsms_pipeline/accounts.py); empty: the one account of
     # LIGHTSMS_LOGIN / LIGHTSMS_API_KEY, with today's asset keys and layout.
     accounts_file: str = ""
-    # Senders' E.164 numbers kept between runs (sender_cache.py): "" for the default place,
-    # "off" for none; see `sender_cache_dir`.
-    cache_dir: str = ""
-    # Processes that fetch, normalize and write days (and a huge day's windows): the run's own
-    # process plus `worker_processes - 1` workers; 0 or 1 is threads in one process only.
-    # `auto` is one per core, capped (ingest_pool.worker_processes_for), used only for work
-    # big enough to pay for a worker's start-up.
-    worker_processes: Annotated[int, Field(ge=0, le=64)] | Literal["auto"] = "auto"
 
     @field_validator("timezone")
     @classmethod
@@ -121,23 +130,6 @@ class Settings(BaseModel):
         """The hash salt's value, for the code that hashes; empty when hashing is off."""
         return self.sender_hash_salt.get_secret_value()
 
-    def sender_cache_dir(self) -> str | None:
-        """Where senders' E.164 numbers outlive a run, or None for no such cache.
-
-        `LIGHTSMS_CACHE_DIR`, else `<LIGHTSMS_DATA_DIR>/_cache` when the data dir is local (a
-        folder Arrow and Spark skip when they read the datasets). None with `off`, for a remote
-        data dir unless the variable names a local folder, and always with a hash salt: the
-        cache holds numbers, and salted datasets hold only their hashes, so a cache would keep
-        numbers that the published data does not.
-        """
-        if self.salt or self.cache_dir == "off":
-            return None
-        if self.cache_dir:
-            return self.cache_dir
-        if "://" in self.data_dir and not self.data_dir.startswith("file://"):
-            return None
-        return f"{self.data_dir.removeprefix('file://').rstrip('/')}/{SENDER_CACHE_FOLDER}"
-
     def rules_path(self) -> str | None:
         """The rules file: `LIGHTSMS_RULES_FILE`, else `./rules.yaml` when present, else none
         (the packaged defaults alone)."""
@@ -160,10 +152,12 @@ class Settings(BaseModel):
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read `LIGHTSMS_*` from `environ` (default: this process's environment), once.
 
-        An empty variable counts as unset. An unknown `LIGHTSMS_*` name is refused with the
-        nearest known one, so a typo cannot silently fall back to a default.
+        An empty variable counts as unset. A removed setting, even empty (as an unknown name is),
+        is refused saying why it went and what to do; an unknown `LIGHTSMS_*` name is refused
+        with the nearest known one, so a typo cannot silently fall back to a default.
         """
         env = os.environ if environ is None else environ
+        _refuse_removed(key for key in env if key in REMOVED_VARIABLES)
         by_variable = {variable_name(name): name for name in cls.model_fields}
         unknown = [
             key
@@ -182,10 +176,23 @@ class Settings(BaseModel):
     def validated(cls, values: Mapping[str, Any]) -> Settings:
         """`Settings(**values)`, with every problem in one `ConfigurationError` that names the
         variable, the value (never the salt's) and what is expected."""
+        _refuse_removed(variable_name(name) for name in values if variable_name(name) in REMOVED_VARIABLES)
         try:
             return cls.model_validate(dict(values))
         except pydantic.ValidationError as error:
             raise ConfigurationError("; ".join(_describe(e) for e in error.errors())) from None
+
+
+def _refuse_removed(variables: Iterable[str]) -> None:
+    """Raise a `ConfigurationError` naming each removed variable of `variables`, if any."""
+    removed = sorted(variables)
+    if removed:
+        raise ConfigurationError(
+            " ".join(
+                f"{key} was removed in {REMOVED_IN}: {REMOVED_VARIABLES[key][0]}. {REMOVED_VARIABLES[key][1]}"
+                for key in removed
+            )
+        )
 
 
 def _did_you_mean(key: str, known: list[str]) -> str:

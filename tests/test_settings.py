@@ -99,6 +99,31 @@ def test_a_misspelt_variable_is_refused_with_the_nearest_name() -> None:
     assert text == "LIGHTSMS_TIMEZOME is not a setting (did you mean LIGHTSMS_TIMEZONE?)"
 
 
+@pytest.mark.parametrize("value", ["auto", "2", "1", ""])
+def test_worker_processes_are_refused_as_removed_saying_why_and_what_to_do(value: str) -> None:
+    text = refused(LIGHTSMS_WORKER_PROCESSES=value, LIGHTSMS_PARALLELISM="4")
+    assert text.startswith("LIGHTSMS_WORKER_PROCESSES was removed in 0.2.0: ")
+    assert "0.81x-1.26x" in text and "double the memory" in text
+    assert text.endswith("Unset it.")
+
+
+@pytest.mark.parametrize("value", ["/var/cache/lightsms", "off", ""])
+def test_the_sender_cache_dir_is_refused_as_removed_saying_why_and_what_to_do(value: str) -> None:
+    text = refused(LIGHTSMS_CACHE_DIR=value)
+    assert text.startswith("LIGHTSMS_CACHE_DIR was removed in 0.2.0: ")
+    assert "1.17x" in text and "erasure request" in text
+    assert "Unset it, and delete the folder it named" in text
+
+
+def test_both_removed_settings_are_named_at_once_and_in_code_too() -> None:
+    text = refused(LIGHTSMS_CACHE_DIR="off", LIGHTSMS_WORKER_PROCESSES="auto")
+    assert text.index("LIGHTSMS_CACHE_DIR was removed") < text.index("LIGHTSMS_WORKER_PROCESSES was removed")
+    with pytest.raises(ConfigurationError, match=r"LIGHTSMS_WORKER_PROCESSES was removed in 0\.2\.0"):
+        Settings().replace(worker_processes=2)
+    with pytest.raises(ConfigurationError, match=r"LIGHTSMS_CACHE_DIR was removed in 0\.2\.0"):
+        Settings.validated({"cache_dir": "off"})
+
+
 def test_the_salt_is_in_no_repr_str_or_dump() -> None:
     settings = Settings.from_env({"LIGHTSMS_SENDER_HASH_SALT": SALT})
     assert SALT not in repr(settings)

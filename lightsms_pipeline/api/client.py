@@ -127,34 +127,6 @@ class FetchStats:
         )
 
 
-@dataclass(frozen=True)
-class ClientSpec:
-    """A client's configuration, for a worker process to build its own (`from_spec`).
-
-    Holds the API key: it travels to a worker only inside the pickled arguments of the process
-    (a pipe), never in argv, the environment or a repr."""
-
-    base_url: str
-    login: str
-    api_key: str = field(repr=False)
-    response_format: ResponseFormat = "json"
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    window: WindowPolicy = field(default_factory=WindowPolicy)
-    time_offset: float | None = None
-    credential_names: tuple[str, str] = ("LIGHTSMS_LOGIN", "LIGHTSMS_API_KEY")
-
-
-class DayTooLarge(Exception):
-    """A day too large for one answer, from `fetch_day(day, windows=False)`: fetch its windows."""
-
-    def __init__(self, day: date) -> None:
-        super().__init__(f"the answer for {day} is too large; fetch it in windows")
-        self.day = day
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.day,))
-
-
 class _Transient(Exception):
     """A fault worth another try; carries what to report if the retries run out."""
 
@@ -283,22 +255,17 @@ class LightSMSClient:
 
     # --- incoming ---------------------------------------------------------------------------
 
-    def fetch_day(self, day: date, *, windows: bool = True) -> RawMessages:
+    def fetch_day(self, day: date) -> RawMessages:
         """All messages LightSMS holds for one provider-local day: one `date=YYYY-MM-DD` answer,
         or, when that answer is too large or too slow (`WindowPolicy`), the day's `from`/`to`
         windows put together. Identical copies of a message in two answers are dropped later,
-        by `normalize`, as for any answer.
-
-        With `windows=False` a day too large for one answer raises `DayTooLarge` instead, so
-        that the caller can spread its windows (`windows.split`) over processes
-        (`fetch_window` each)."""
+        by `normalize`, as for any answer. A window that fails raises its error: the day is all
+        its windows or none of it."""
         try:
             return self._incoming({"date": day.isoformat()}, day.isoformat(), splittable=True)
         except _TooLarge:
             log.info("LightSMS %s for %s: the day's answer is too large; fetching it in windows",
                      INCOMING_ENDPOINT, day)  # fmt: skip
-            if not windows:
-                raise DayTooLarge(day) from None
             return self._fetch_windows(Window.whole_day(day), concurrent=True)
 
     def fetch_span(self, first: date, last: date) -> RawMessages:
@@ -326,35 +293,6 @@ class LightSMSClient:
             return self._incoming(window.params(), str(window), splittable=bool(split(window)))
         except _TooLarge:
             return self._fetch_windows(window, concurrent=False)
-
-    def spec(self) -> ClientSpec:
-        """What a worker process needs to build the same client (`from_spec`), the server
-        clock's offset included, so the workers ask `timestamp.php` no more than this one."""
-        return ClientSpec(
-            base_url=self.base_url,
-            login=self.login,
-            api_key=self._api_key,
-            response_format=self.response_format,
-            retry=self.retry,
-            window=self.window,
-            time_offset=self._offset,
-            credential_names=self.credential_names,
-        )
-
-    @classmethod
-    def from_spec(cls, spec: ClientSpec, *, pool_size: int) -> LightSMSClient:
-        client = cls(
-            spec.base_url,
-            spec.login,
-            spec.api_key,
-            response_format=spec.response_format,
-            retry=spec.retry,
-            window=spec.window,
-            pool_size=pool_size,
-            credential_names=spec.credential_names,
-        )
-        client._offset = spec.time_offset
-        return client
 
     def fetch_range(self, start: datetime, end: datetime) -> RawMessages:
         """Messages between two provider-local instants, both ends inclusive (`from`/`to`)."""

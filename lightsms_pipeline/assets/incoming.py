@@ -27,7 +27,6 @@ from dagster import (
 from lightsms_pipeline.assets.scope import SINGLE_ACCOUNT, AssetScope
 from lightsms_pipeline.contract import INCOMING
 from lightsms_pipeline.ingest.engine import DayResult, IngestOptions, ingest_days
-from lightsms_pipeline.ingest.worker_pool import resolve_worker_processes
 from lightsms_pipeline.normalize.schema import incoming_schema
 from lightsms_pipeline.presentation.previews import column_schema, records_table, table_preview
 from lightsms_pipeline.settings import Settings
@@ -110,8 +109,6 @@ def build_incoming_messages(
             sender_hash_salt=settings.salt,
             run_id=context.run.run_id,
             resume=context.retry_number > 0,
-            sender_cache_dir=settings.sender_cache_dir() or "",
-            worker_processes=resolve_worker_processes(settings.worker_processes),
             days_per_request=settings.days_per_request,
         )
         before = client.stats.snapshot()

@@ -2,6 +2,12 @@
 
 No Dagster here: the asset, the CLI and the benchmarks all call `ingest_days`. A day that fails
 keeps its previous file and is reported; the other days still land.
+
+One scheduler: a thread pool of `parallelism` over runs of consecutive days (`days_per_request`
+of them asked for in one request, `ingest_span`); a day too large for one answer is fetched by
+the client in `from`/`to` windows, a few at a time (client.WindowPolicy). Worker processes were
+tried and removed in 0.2.0: parsing holds the GIL, but a second process measured 0.81x-1.26x of
+one at double the memory (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -24,7 +30,6 @@ from lightsms_pipeline.errors import LightSMSError
 from lightsms_pipeline.normalize.incoming import to_incoming_table
 from lightsms_pipeline.normalize.privacy import pseudonymize_senders
 from lightsms_pipeline.normalize.schema import REQUIRED_INCOMING_COLUMNS
-from lightsms_pipeline.normalize.sender_cache import SenderCache
 from lightsms_pipeline.storage.parquet import Dataset
 
 log = logging.getLogger(__name__)
@@ -71,11 +76,6 @@ class IngestOptions:
     run_id: str = ""
     # On a retry of the same run, days whose file this run already wrote are kept, not re-fetched.
     resume: bool = False
-    # Senders' E.164 numbers kept between runs (`Settings.sender_cache_dir`); "" for none.
-    sender_cache_dir: str = ""
-    # Processes that ingest, this one included (LIGHTSMS_WORKER_PROCESSES, resolved); 1: threads
-    # in this process only, the path every run took before workers existed.
-    worker_processes: int = 1
     # Consecutive days asked for in one request (LIGHTSMS_DAYS_PER_REQUEST, `ingest_span`).
     days_per_request: int = 1
 
@@ -123,12 +123,13 @@ def ingest_day(
     day: date,
     options: IngestOptions,
     fetched_at: datetime,
-    *,
-    windows: bool = True,
 ) -> DayResult:
-    """Fetch, normalize and atomically write one day; raises the client's typed errors (and,
-    with `windows=False`, `DayTooLarge` for a day to be fetched in windows)."""
-    raw = client.fetch_day(day, windows=windows)
+    """Fetch, normalize and atomically write one day; raises the client's typed errors.
+
+    A day too large for one answer comes from the client in `from`/`to` windows, all of them or
+    an error: a window that fails fails the day here, before anything is written, so the day's
+    previous file stays (never a day short of that window's messages, nor an empty one)."""
+    raw = client.fetch_day(day)
     return write_day(dataset, day, normalize_answer(raw, options, fetched_at, day.isoformat()), options)
 
 
@@ -204,8 +205,8 @@ def _messages_by_day(raw: RawMessages, days: Sequence[date]) -> list[RawMessages
 
 
 def normalize_answer(raw: RawMessages, options: IngestOptions, fetched_at: datetime, window: str) -> pa.Table:
-    """One answer (a day or a window of it) as `incoming_messages` rows, the same way in this
-    process and in a worker: the run's account, zone, region and sender cache."""
+    """One answer (a day, or the days of a span one by one) as `incoming_messages` rows: the
+    run's account, zone and region."""
     return to_incoming_table(
         raw,
         account=options.account,
@@ -214,7 +215,6 @@ def normalize_answer(raw: RawMessages, options: IngestOptions, fetched_at: datet
         fetched_at=fetched_at,
         endpoint=INCOMING_ENDPOINT,
         window=window,
-        sender_cache=SenderCache(options.sender_cache_dir) if options.sender_cache_dir else None,
     )
 
 
@@ -263,10 +263,6 @@ def ingest_days(
     its `DayResult`, never raised, so the caller decides how the whole run ends.
     """
     fetched_at = datetime.now(UTC)
-    if options.worker_processes > 1 and options.parallelism > 1 and days:
-        from lightsms_pipeline.ingest.processes import ingest_days_in_processes  # it imports this module
-
-        return ingest_days_in_processes(client, dataset, days, options, fetched_at, on_done=on_done)
 
     def one(day: date) -> DayResult:
         result = day_failing_alone(

@@ -16,7 +16,6 @@ from lightsms_pipeline.api.responses import RawMessages
 from lightsms_pipeline.errors import MalformedResponseError
 from lightsms_pipeline.normalize.phones import senders_to_e164
 from lightsms_pipeline.normalize.schema import incoming_schema
-from lightsms_pipeline.normalize.sender_cache import SenderCache
 
 # Python's datetime, and so every reader of the files, spans years 1 to 9999; a day of margin
 # keeps the UTC instant of a local time inside that span too.
@@ -159,14 +158,12 @@ def to_incoming_table(
     fetched_at: datetime,
     endpoint: str = "incoming.php",
     window: str = "",
-    sender_cache: SenderCache | None = None,
 ) -> pa.Table:
     """Type, sort and de-duplicate one response's messages into the `incoming_messages` schema.
 
     The same `id_sms` twice (overlapping windows, an XML body repeating a record) is kept once
     when both copies are identical; two different messages under one id are refused, since
-    picking one would silently lose the other. `sender_cache` keeps senders' E.164 numbers
-    between runs (`Settings.sender_cache_dir`); it never changes a result.
+    picking one would silently lose the other.
     """
     schema = incoming_schema(timezone)
     n = len(raw)
@@ -176,7 +173,7 @@ def to_incoming_table(
             raw.id_sms,
             received_at,
             raw.sender,
-            senders_to_e164(raw.sender, region, sender_cache) if n else pa.array([], pa.string()),
+            senders_to_e164(raw.sender, region) if n else pa.array([], pa.string()),
             raw.phone,
             raw.prefix,
             raw.text,

@@ -179,7 +179,7 @@ class Dataset:
             return schema.empty_table().select([c for c in wanted if c in schema.names])
         files = [self.partition_path(asset, k) for k in keys]
         # Imported here, not above: pyarrow.dataset pulls in pandas (0.5-1 s), which a process
-        # that only writes days (an ingest worker, ingest_processes.py) never needs.
+        # that only writes days (the CLI's ingest, a benchmark's) never needs.
         import pyarrow.dataset as ds
 
         dataset = ds.dataset(

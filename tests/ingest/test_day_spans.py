@@ -1,41 +1,71 @@
 """Several days in one request (`LIGHTSMS_DAYS_PER_REQUEST`): the same files as one request a
-day, a failure isolated to its own day, a span too large fetched day by day.
+day, a span too large fetched day by day (a failed day inside a span: test_failed_day_keeps_file).
 
-Over real HTTP against the simulator; the one-process path and the worker processes both.
+Over real HTTP against the simulator, with one huge day among small ones.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterator, Sequence
+from datetime import date, timedelta
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
-from conftest import LOGIN
-from reliability.partition_files import compare, expected_rows, part_path
+from conftest import API_KEY, FAST_RETRY, LOGIN
+from reliability.partition_files import compare, expected_rows
 
 from lightsms_pipeline.api.client import LightSMSClient
 from lightsms_pipeline.api.responses import RawMessages
 from lightsms_pipeline.contract import INCOMING
-from lightsms_pipeline.errors import UnavailableError
-from lightsms_pipeline.ingest.engine import IngestOptions, _messages_by_day, day_spans, ingest_days
-from lightsms_pipeline.ingest.processes import ingest_days_in_processes
-from lightsms_pipeline.simulator.faults import FaultPlan
+from lightsms_pipeline.ingest.engine import (
+    DayResult,
+    IngestOptions,
+    _messages_by_day,
+    day_spans,
+    ingest_days,
+)
 from lightsms_pipeline.simulator.server import SimulatorServer
+from lightsms_pipeline.simulator.traffic import Traffic
 from lightsms_pipeline.storage.parquet import Dataset
-from parallel.conftest import same_days
 
 DAYS = [date(2024, 10, 20) + timedelta(days=n) for n in range(16)]  # 10-20 .. 11-04
+AUTUMN_DST = date(2024, 10, 27)  # Vilnius: the hour 03:xx twice
+LIMIT = 200  # messages per answer: AUTUMN_DST is too large for one and comes in windows
 
 
-def options(days_per_request: int, processes: int = 1) -> IngestOptions:
-    return IngestOptions(
-        account=LOGIN,
-        parallelism=4,
-        run_id="run-1",
-        worker_processes=processes,
-        days_per_request=days_per_request,
-    )
+@pytest.fixture
+def server() -> Iterator[SimulatorServer]:
+    # Seed 5 puts messages on the windows' HH:59:59 / HH:00:00 boundaries, and at midnight.
+    traffic = Traffic(seed=5, per_day=30, day_volumes={AUTUMN_DST: 1500})
+    with SimulatorServer(traffic, login=LOGIN, api_key=API_KEY, max_messages_per_answer=LIMIT) as sim:
+        yield sim
+
+
+@pytest.fixture
+def client(server: SimulatorServer) -> Iterator[LightSMSClient]:
+    with LightSMSClient(server.base_url, LOGIN, API_KEY, retry=FAST_RETRY, pool_size=4) as c:
+        yield c
+
+
+def options(days_per_request: int) -> IngestOptions:
+    return IngestOptions(account=LOGIN, parallelism=4, run_id="run-1", days_per_request=days_per_request)
+
+
+def same_days(expected: Sequence[DayResult], got: Sequence[DayResult]) -> None:
+    """Assert that `got` wrote the days of `expected` alike: the same results, and files equal
+    in schema and contents but the time each run fetched at."""
+    for a, b in zip(expected, got, strict=True):
+        assert (a.day, a.rows, a.distinct_senders, a.findings) == (
+            b.day,
+            b.rows,
+            b.distinct_senders,
+            b.findings,
+        )
+        mine, theirs = pq.read_table(a.path), pq.read_table(b.path)
+        assert theirs.schema == mine.schema
+        assert theirs.drop_columns(["fetched_at"]).equals(mine.drop_columns(["fetched_at"]))
 
 
 def spans_asked(server: SimulatorServer) -> list[tuple[str, str]]:
@@ -63,20 +93,14 @@ def test_a_message_dated_outside_the_span_sends_the_span_back_to_one_request_a_d
     assert parts is not None and [p.id_sms.to_pylist() for p in parts] == [["1"], ["2"], ["3"]]
 
 
-@pytest.mark.parametrize("processes", [1, 2], ids=["threads", "worker processes"])
 def test_days_asked_in_spans_give_the_files_of_one_request_a_day(
-    tmp_path: Path, server: SimulatorServer, client: LightSMSClient, processes: int
+    tmp_path: Path, server: SimulatorServer, client: LightSMSClient
 ) -> None:
     one_a_day = ingest_days(client, Dataset(tmp_path / "one"), DAYS, options(1))
     assert not spans_asked(server)
     server.stats.reset()
 
-    if processes == 1:
-        spanned = ingest_days(client, Dataset(tmp_path / "spans"), DAYS, options(5))
-    else:  # every task in a worker process
-        spanned = ingest_days_in_processes(
-            client, Dataset(tmp_path / "spans"), DAYS, options(5, 2), datetime.now(UTC), local_slots=0
-        )
+    spanned = ingest_days(client, Dataset(tmp_path / "spans"), DAYS, options(5))
 
     assert all(r.ok for r in spanned), [r.error for r in spanned if not r.ok]
     # 10-20..24 and 10-30..11-03 in one request each; 10-25..29 holds the huge day: refused at
@@ -91,28 +115,6 @@ def test_days_asked_in_spans_give_the_files_of_one_request_a_day(
     same_days(one_a_day, spanned)
     for result in spanned:
         assert compare(Path(result.path), expected_rows(server.traffic, result.day)).exact
-
-
-def test_a_day_that_keeps_failing_inside_a_span_fails_alone_and_keeps_its_file(
-    tmp_path: Path, server: SimulatorServer, client: LightSMSClient
-) -> None:
-    days = DAYS[:5]
-    ingest_days(client, Dataset(tmp_path), days, options(1))
-    before = {d: part_path(tmp_path, d).read_bytes() for d in days}
-    bad = days[2]
-    server.faults = FaultPlan(fail_dates={bad.isoformat()})
-
-    results = ingest_days(client, Dataset(tmp_path), days, options(5))
-
-    assert spans_asked(server)[-1] == (days[0].isoformat(), days[-1].isoformat())
-    for result in results:
-        if result.day == bad:
-            assert isinstance(result.error, UnavailableError), result.error
-            assert f"incoming.php for {bad}" in str(result.error)
-            assert part_path(tmp_path, bad).read_bytes() == before[bad]
-        else:
-            assert result.ok, result.error
-            assert compare(part_path(tmp_path, result.day), expected_rows(server.traffic, result.day)).exact
 
 
 def test_a_materialized_backfill_in_spans_writes_every_day_exactly(pipeline, data_dir, simulator) -> None:
