@@ -84,17 +84,6 @@ class ApiError(LightSMSError):
         coded = f"error {code} ({describe_code(code)}): " if code is not None else ""
         super().__init__(f"LightSMS {where}: {coded}{problem}")
 
-    def __reduce__(self) -> tuple[object, ...]:
-        """Pickled by its fields, so a worker process's error reaches the run's process whole
-        (`Exception`'s default would call `__init__` with the message alone, and fail)."""
-        return (_rebuild_api_error, (type(self), self.problem, self.endpoint, self.window, self.code))
-
-
-def _rebuild_api_error(
-    cls: type[ApiError], problem: str, endpoint: str, window: str | None, code: int | None
-) -> ApiError:
-    return cls(problem, endpoint=endpoint, window=window, code=code)
-
 
 class AuthenticationError(ApiError):
     """Login, key or timestamp refused (codes 1, 2, 6 after a fresh-timestamp retry, 7, 24)."""
