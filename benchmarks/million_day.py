@@ -7,6 +7,10 @@ what LightSMS would do; README, "What the real API may do differently"). The pip
 the whole-day request is refused, the day comes in hourly `from`/`to` windows, four at a time, and
 lands as one Parquet file. Its wall time gives messages a second; `ru_maxrss` of that process is
 the peak memory. The file is then read back and compared with a digest of the simulator's truth.
+
+Two readers of the JSON bodies are measured in the same run, interleaved: the pipeline as shipped
+(the Arrow reader, the exact one behind it) and the exact reader alone. Issue 20 keeps a faster
+reader only while it buys at least 15% here; the last row says whether it still does.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,11 +29,13 @@ from typing import Any
 
 from benchmarks.child import REPO, child_env, report, run_module
 from benchmarks.machine import load_average
-from benchmarks.results import Table, verdict
+from benchmarks.normalize_throughput import exact_reader_only
+from benchmarks.results import Table, median, spread, verdict
 
 DAY = date(2024, 6, 12)
 TARGET_PER_SECOND = 150_000  # issue 11, target 3
 TARGET_PEAK_MB = 1536
+KEEP_FAST_READER = 1.15  # issue 20: a faster reader stays only if it buys at least 15%
 LOGIN, API_KEY = "bench", "bench-key"
 
 
@@ -38,10 +43,11 @@ LOGIN, API_KEY = "bench", "bench-key"
 class Sizes:
     messages: int
     answer_limit: int
+    repeats: int  # of each reader, interleaved
 
 
-FULL = Sizes(messages=1_000_000, answer_limit=100_000)
-QUICK = Sizes(messages=100_000, answer_limit=10_000)
+FULL = Sizes(messages=1_000_000, answer_limit=100_000, repeats=3)
+QUICK = Sizes(messages=100_000, answer_limit=10_000, repeats=3)
 
 
 def truth_digest(rows: Any) -> str:
@@ -79,37 +85,29 @@ def _id_key(m: Any) -> tuple[int, str]:
     return (len(m.id_sms), m.id_sms)
 
 
-def measure(port: int, workers: str) -> dict[str, Any]:
+def measure(port: int, reader: str) -> dict[str, Any]:
     """The pipeline's process: one day through `ingest_days`, timed, then read back.
 
-    `workers` is LIGHTSMS_WORKER_PROCESSES: "1" is the one-process path (threads only, the
-    client fetching the windows four at a time), "auto" spreads the windows over processes.
-    The workers' peak RSS is `RUSAGE_CHILDREN`'s (the largest worker's)."""
+    `reader` is "fast", the pipeline as shipped, or "exact", every body through the exact JSON
+    reader (the baseline the fast one must beat)."""
     import pyarrow.parquet as pq
 
     from lightsms_pipeline.api.client import LightSMSClient
     from lightsms_pipeline.contract import INCOMING
     from lightsms_pipeline.ingest.engine import IngestOptions, ingest_days
-    from lightsms_pipeline.ingest.worker_pool import resolve_worker_processes
     from lightsms_pipeline.settings import Settings
     from lightsms_pipeline.storage.parquet import Dataset
 
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    with tempfile.TemporaryDirectory(prefix="bench-million-") as root:
+    with tempfile.TemporaryDirectory(prefix="bench-million-") as root, exact_reader_only(reader == "exact"):
         dataset = Dataset(root)
-        settings = Settings.validated({"worker_processes": workers})
-        processes = resolve_worker_processes(settings.worker_processes)
-        options = IngestOptions(account=LOGIN, parallelism=settings.parallelism, worker_processes=processes)
+        options = IngestOptions(account=LOGIN, parallelism=Settings.validated({}).parallelism)
         with LightSMSClient(f"http://127.0.0.1:{port}", LOGIN, API_KEY) as client:
             started, cpu = time.perf_counter(), time.process_time()
             (result,) = ingest_days(client, dataset, [DAY], options)
             wall, cpu = time.perf_counter() - started, time.process_time() - cpu
             stats = client.stats.snapshot()
         peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        for thread in threading.enumerate():  # the workers are reaped there, after the clock stopped
-            if thread.name == "lightsms-reap":
-                thread.join()
-        workers_peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         if result.error is not None:
             raise result.error
         table = pq.read_table(dataset.partition_path(INCOMING, DAY))
@@ -124,8 +122,6 @@ def measure(port: int, workers: str) -> dict[str, Any]:
         "wall": wall,
         "cpu": cpu,
         "peak_mb": peak_kb / 1024,
-        "workers_peak_mb": workers_peak_kb / 1024,
-        "processes": processes,
         "rss_after_imports_mb": rss_before / 1024,
         "requests": stats.requests,
         "retries": stats.retries,
@@ -134,9 +130,8 @@ def measure(port: int, workers: str) -> dict[str, Any]:
     }
 
 
-# LIGHTSMS_WORKER_PROCESSES of the two runs: one process (the path before worker processes, the
-# baseline of the same run) and the default.
-CONTENDERS = (("1", "one process"), ("auto", "worker processes (auto)"))
+# The JSON readers side by side: the baseline first, the pipeline as shipped last.
+CONTENDERS = (("exact", "exact JSON reader alone"), ("fast", "as shipped: Arrow reader, exact behind it"))
 
 
 def run(quick: bool) -> Table:
@@ -145,19 +140,20 @@ def run(quick: bool) -> Table:
     server = subprocess.Popen(
         cmd, env=child_env(), cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
-    results: dict[str, dict[str, Any]] = {}
-    loads: dict[str, str] = {}
+    results: dict[str, list[dict[str, Any]]] = {reader: [] for reader, _ in CONTENDERS}
+    loads: list[str] = []
     try:
         assert server.stdout is not None
         ready = server.stdout.readline().split()
         if not ready or ready[0] != "READY":
             raise RuntimeError(f"the simulator process did not start: {ready}")
         port, digest, count, senders = int(ready[1]), ready[2], int(ready[3]), int(ready[4])
-        for workers, _ in CONTENDERS:
-            loads[workers] = load_average()
-            results[workers] = run_module(
-                "million_day", ["--child", "--port", str(port), "--workers", workers]
-            )
+        for n in range(sizes.repeats):  # interleaved, each order in turn, so load hits both alike
+            for reader, _ in CONTENDERS if n % 2 == 0 else CONTENDERS[::-1]:
+                loads.append(load_average())
+                results[reader].append(
+                    run_module("million_day", ["--child", "--port", str(port), "--reader", reader])
+                )
     finally:
         if server.stdin is not None:
             server.stdin.close()
@@ -165,55 +161,56 @@ def run(quick: bool) -> Table:
     table = Table(
         f"A {count:,}-message day: fetch, normalize, check and write one day, end to end",
         [
-            "figure",
-            *(f"{label} (LIGHTSMS_WORKER_PROCESSES={w})" for w, label in CONTENDERS),
+            "figure (median (min-max) of the runs)",
+            *(label for _, label in CONTENDERS),
             f"target: >= {TARGET_PER_SECOND:,} msg/s, peak < {TARGET_PEAK_MB} MB",
         ],
     )
-    new = results[CONTENDERS[-1][0]]
 
-    def row(label: str, key: Callable[[dict[str, Any]], str], target: str = "") -> None:
-        table.add(label, *(key(results[w]) for w, _ in CONTENDERS), target)
+    def row(label: str, key: Callable[[dict[str, Any]], float], digits: int = 2, target: str = "") -> None:
+        figures = (spread([key(r) for r in results[reader]], digits) for reader, _ in CONTENDERS)
+        table.add(label, *figures, target)
 
-    exact = all(r["digest"] == digest and r["rows"] == count and r["findings_ok"] for r in results.values())
-    row(
+    runs = [r for rs in results.values() for r in rs]
+    exact = all(r["digest"] == digest and r["rows"] == count and r["findings_ok"] for r in runs)
+    table.add(
         "messages written (file read back equals the simulator's truth)",
-        lambda r: f"{r['rows']:,}",
+        *(f"{results[reader][0]['rows']:,}" for reader, _ in CONTENDERS),
         verdict(exact),
     )
-    row("processes ingesting (the run's own + workers)", lambda r: str(r["processes"]))
-    row("wall s (fetch + normalize + check + write)", lambda r: f"{r['wall']:.2f}")
-    per_second = new["rows"] / new["wall"]
+    row("wall s (fetch + normalize + check + write)", lambda r: r["wall"])
+    shipped = results[CONTENDERS[-1][0]]
+    per_second = median([r["rows"] / r["wall"] for r in shipped])
     row(
         "messages a second, end to end",
-        lambda r: f"{r['rows'] / r['wall']:,.0f}",
+        lambda r: r["rows"] / r["wall"],
+        0,
         verdict(per_second >= TARGET_PER_SECOND),
     )
-    old = results[CONTENDERS[0][0]]
-    table.add("speed-up over one process, same run", "", f"**{old['wall'] / new['wall']:.2f}x**", "")
-    row("CPU s of the run's process", lambda r: f"{r['cpu']:.2f}")
-    peak = new["peak_mb"] + new["workers_peak_mb"] * (new["processes"] - 1)
-    row(
-        "peak RSS MB of the run's process (after imports); of the largest worker",
-        lambda r: (
-            f"{r['peak_mb']:,.0f} ({r['rss_after_imports_mb']:,.0f}); "
-            + (f"{r['workers_peak_mb']:,.0f}" if r["processes"] > 1 else "-")
-        ),
-        f"all processes at most {peak:,.0f}: {verdict(peak < TARGET_PEAK_MB)}",
+    row("CPU s of the run's process", lambda r: r["cpu"])
+    peak = median([r["peak_mb"] for r in shipped])
+    row("peak RSS MB of the run's process", lambda r: r["peak_mb"], 0, verdict(peak < TARGET_PEAK_MB))
+    row("RSS MB after imports", lambda r: r["rss_after_imports_mb"], 0)
+    gain = median([r["wall"] for r in results["exact"]]) / median([r["wall"] for r in shipped])
+    table.add(
+        "the Arrow reader's speed-up, same run (median wall, exact alone / as shipped)",
+        "",
+        f"**{gain:.2f}x**",
+        f">= {KEEP_FAST_READER:.2f}x keeps it (issue 20): {verdict(gain >= KEEP_FAST_READER)}",
     )
-    row("requests (incoming.php + timestamp.php), retries", lambda r: f"{r['requests']}, {r['retries']}")
+    table.add(
+        "requests (incoming.php + timestamp.php), retries",
+        *(f"{rs[0]['requests']}, {rs[0]['retries']}" for rs in results.values()),
+        "",
+    )
     table.notes += [
         f"The simulator refuses answers over {sizes.answer_limit:,} messages (HTTP 504); the client asks for "
-        "the day 3 times (LIGHTSMS_WINDOW_SPLIT_AFTER_ATTEMPTS), then in hourly windows: four at a time in "
-        "one process; with workers, over every process's slots (LIGHTSMS_PARALLELISM), each window "
-        "fetched and normalized where it runs and the day put together and written by the run's process. "
-        f"{senders:,} distinct senders, all new to each process (a cold sender cache).",
-        "The simulator runs in its own process, with the day's windows encoded before the clock starts; "
-        "it competes for the same 2 cores. Load average when each measurement started: "
-        + ", ".join(f"{label} {loads[w]}" for w, label in CONTENDERS)
-        + ".",
-        "Peak memory of all processes is bounded by the run's process plus the largest worker times the "
-        "workers (RUSAGE_CHILDREN gives the largest one's).",
+        "the day 3 times (LIGHTSMS_WINDOW_SPLIT_AFTER_ATTEMPTS), then in hourly windows, four at a time. "
+        f"{senders:,} distinct senders, all new to each process.",
+        f"Each reader ran {sizes.repeats} times, each run a fresh process, the two readers interleaved "
+        "(the order reversed every other round). The simulator runs in its own process, with the day's "
+        "windows encoded before the clock starts; it competes for the same 2 cores. Load average when "
+        "each run started: " + "; ".join(loads) + ".",
     ]
     return table
 
@@ -224,12 +221,12 @@ def main() -> None:
     parser.add_argument("--child", action="store_true", help="measure in this process and report")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--workers", default="auto", help="LIGHTSMS_WORKER_PROCESSES of --child")
+    parser.add_argument("--reader", choices=("fast", "exact"), default="fast", help="JSON reader of --child")
     args = parser.parse_args()
     if args.serve:
         serve(QUICK if args.quick else FULL)
     elif args.child:
-        report(measure(args.port, args.workers))
+        report(measure(args.port, args.reader))
     else:
         print(run(args.quick).markdown())
 

@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -31,7 +30,6 @@ REQUIRED_FIELDS = ("date", "sender", "text")
 _ASCII_NUMBER = re.compile(r"[0-9]+")
 # One message of a JSON body as Arrow reads it: absent or null fields come out null.
 _RECORD = pa.struct([pa.field(name, pa.string()) for name in ("date", "sender", "phone", "prefix", "text")])
-_JSON_BLANKS = b" \t\n\r"  # the only whitespace JSON allows between tokens
 # The fast path (`_records_read_by_arrow`): the body cut into ids and records by Arrow's string
 # kernels, the records read by Arrow's JSON reader straight into columns.
 _MEMBER_SEPARATOR = b'},"'  # one record's end, the next id's start
@@ -139,25 +137,6 @@ def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any] | _RepeatedKeys
     return obj if len(obj) == len(pairs) else _RepeatedKeys(pairs)
 
 
-def _decode(body: bytes) -> object:
-    """The body as `json.loads` reads it, by msgspec where that is the same and faster.
-
-    msgspec decodes an object of messages into the same dicts and strings in about two thirds of
-    the time. It refuses what `json.loads` reads with a word of its own (lone surrogates, NaN,
-    bad UTF-8), and reads very large integers as floats: so only an object of several members
-    and no `error` key (message records, whose numbers are refused whatever their type) is
-    taken from it; everything else, error answers included, goes through `json.loads`, which
-    words each refusal as before.
-    """
-    try:
-        data = msgspec.json.decode(body)
-    except (ValueError, RecursionError):  # msgspec's DecodeError, UnicodeDecodeError
-        data = None
-    if isinstance(data, dict) and len(data) > 1 and "error" not in data:
-        return data
-    return json.loads(body.decode("utf-8"))
-
-
 @contextmanager
 def _refusing_bad_json() -> Iterator[None]:
     """Why a body could not be read as JSON, as a `ResponseProblem`: the one wording every
@@ -174,6 +153,20 @@ def _refusing_bad_json() -> Iterator[None]:
 
 
 def _parse_json(body: bytes) -> RawMessages | ApiErrorCode:
+    """Two readers, and why two: the fast one pays, and only the exact one can vouch for every body.
+
+    Issue 20 keeps a faster reader only where a same-run A/B shows it buys at least 15% on a
+    figure a user sees. The million-message day end to end (benchmarks/million_day.py: fetch
+    from the simulator, normalize, check, write), 15 runs of each reader interleaved on the
+    shared 2-core machine: median 5.05 s (2.81-13.91) with the Arrow reader, 8.06 s (5.93-16.97)
+    with the exact reader alone, 1.60x; 1.62x median of the paired runs; 1.66x (4.24 s against
+    7.02 s) in the quietest series of six pairs. CPU 3.2 s against 5.8 s, peak memory 616 MB
+    against 674 MB. That exact reader was the faster one of then (plain `json.loads`, the hook
+    only when a count of `":` showed a member lost); the exact reader of now, the hook on every
+    body, is slower still (CPU 10.9 s). So `_records_read_by_arrow` stays for the compact
+    answers PHP writes, and every body it hands back goes to `_parse_json_exact`. msgspec, a
+    third reader between them, went: one reader fewer to keep exact.
+    """
     fast = _records_read_by_arrow(body)
     return fast if fast is not None else _parse_json_exact(body)
 
@@ -185,8 +178,8 @@ def _records_read_by_arrow(body: bytes) -> RawMessages | None:
     A day of messages is what PHP's `json_encode` writes: `{"<id>":{...},"<id>":{...}}`. Arrow's
     string kernels cut it at each `},"` and each piece once at its first `":{`, into an id and
     the fields of one record; the records, each written back between `{` and `}` on a line of
-    its own, go to Arrow's JSON reader, which turns them into the five string columns. No JSON
-    parser reads the body twice (msgspec's top-level pass cost a third of the time before).
+    its own, go to Arrow's JSON reader, which turns them into the five string columns. The
+    body as a whole is never parsed as JSON.
 
     Why a cut in the wrong place cannot pass: the body is by construction exactly
     `{` + `"<id>":{<fields>}` joined by `,` + `}`, so if every id is ASCII digits and every
@@ -265,14 +258,15 @@ def _one_array(column: pa.ChunkedArray) -> pa.Array:
 
 
 def _parse_json_exact(body: bytes) -> RawMessages | ApiErrorCode:
-    """Any JSON body, read as `json.loads` would but keeping repeated keys, and refused with the
-    reason when it is no answer of messages or error: the reference `_records_read_by_arrow`
-    is held to, and the path of every body it hands back."""
+    """Any JSON body, read by `json.loads` keeping every member, and refused with the reason when it
+    is no answer of messages or error: the reference `_records_read_by_arrow` is held to, and the
+    reader of every body it hands back (error answers, empty days, anything not PHP-compact).
+
+    `object_pairs_hook` sees a key named twice, which a plain dict would drop with a message. It
+    costs about twice a plain `json.loads`, and no speed trick is kept for it: the answers a day's
+    figures depend on take the fast path (see `_parse_json`)."""
     with _refusing_bad_json():
-        data = _decode(body)
-        if not _kept_every_member(body, data):
-            # A key may be named twice: read again, keeping every member.
-            data = json.loads(body.decode("utf-8"), object_pairs_hook=_json_object)
+        data = json.loads(body.decode("utf-8"), object_pairs_hook=_json_object)
     if data is None or data == [] or data == {}:
         return RawMessages.empty()
     if isinstance(data, _RepeatedKeys):
@@ -286,30 +280,7 @@ def _parse_json_exact(body: bytes) -> RawMessages | ApiErrorCode:
     code = _json_error(data)
     if code is not None:
         return RawMessages.empty() if code == EMPTY_DAY_CODE else ApiErrorCode(code)
-    return _records_from_object(data)
-
-
-def _kept_every_member(body: bytes, data: object) -> bool:
-    """Whether a plain `json.loads` of `body` dropped nothing, i.e. no object named a key twice.
-
-    An `object_pairs_hook` finds repeats too, but doubles the time of `json.loads`; counting
-    costs a quarter of it (benchmarks/normalize_throughput.py). A `"` inside a string is
-    escaped, so once every blank is deleted (between a key and its colon JSON allows some),
-    `":` occurs once per member, plus once per `\\":` or string starting with a colon (or
-    made so by the deletion): never fewer. The object and the records it holds
-    keep that many keys only if no key repeated and nothing deeper holds keys; anything else is
-    read again the exact way. Outside a top-level object a repeat changes nothing: such a body
-    is refused whole either way.
-    """
-    if not isinstance(data, dict):
-        return True
-    kept = len(data) + sum(len(value) for value in data.values() if isinstance(value, dict))
-    return _no_member_dropped(body, kept)
-
-
-def _no_member_dropped(body: bytes, kept: int) -> bool:
-    """Whether the `kept` members read from `body` are all the members it names (see above)."""
-    return body.translate(None, _JSON_BLANKS).count(b'":') == kept
+    return _records_from_json(list(data.items()))
 
 
 def _json_error(data: dict[str, object]) -> int | None:
@@ -323,21 +294,6 @@ def _json_error(data: dict[str, object]) -> int | None:
         if isinstance(value, dict) and set(value) == {"error"}:
             return _error_code(value["error"])
     return None
-
-
-def _records_from_object(data: dict[str, Any]) -> RawMessages:
-    """The common case in one pass: Arrow reads the records into columns. Anything unusual (a
-    record that is no object, a missing field, a value that is no text) takes the exact path
-    of `_records_from_json`, which also says what is wrong."""
-    records = list(data.values())
-    if set(map(type, records)) == {dict}:
-        try:
-            fields = pa.array(records, _RECORD)
-        except Exception:  # whatever Arrow refuses, the exact path words it
-            fields = None
-        if fields is not None and not any(fields.field(name).null_count for name in REQUIRED_FIELDS):
-            return RawMessages(_id_column(list(data)), *(fields.field(i) for i in range(_RECORD.num_fields)))
-    return _records_from_json(list(data.items()))
 
 
 def _records_from_json(members: list[tuple[str, object]]) -> RawMessages:

@@ -160,7 +160,7 @@ def test_xml_attribute_character_references_keep_newlines_and_tabs():
 
 
 def test_an_id_named_twice_with_blanks_before_its_colons_is_still_found() -> None:
-    # JSON allows blanks between a key and its colon; json.loads and msgspec keep the last "5".
+    # JSON allows blanks between a key and its colon; a plain json.loads would keep the last "5".
     first = b'"5":{"date":"2025-01-15 10:00:00","sender":"1","text":"STOP"}'
     second = b'"5" :{"date" :"2025-01-15 10:00:00","sender"\t:"1","text"\n:"hello"}'
     parsed = parse_body(b"{" + first + b"," + second + b"}", "json")
