@@ -5,9 +5,7 @@ pool so senders repeat as they do in real traffic. Each run goes `parse_body` ->
 `to_incoming_table` -> `Dataset.write_partition`, the path `ingest_day` takes, in a fresh process
 with every thread pool at one thread. Cold runs empty the process's sender -> E.164 cache first;
 warm runs find it filled, as a backfill does after its first days (senders repeat across days).
-The sender cache that outlives a run (`LIGHTSMS_CACHE_DIR`) is measured twice: empty (a day of
-new senders, which it stores) and filled by an earlier run (cold in this process only). The
-baseline in the same run is the exact JSON reader alone, warm, interleaved with the fast one.
+The baseline in the same run is the exact JSON reader alone, warm, interleaved with the fast one.
 """
 
 from __future__ import annotations
@@ -73,7 +71,7 @@ def exact_reader_only(enabled: bool = True) -> Iterator[None]:
         responses._records_read_by_arrow = fast
 
 
-def _measure_once(body: bytes, root: str, sender_cache: Any = None) -> dict[str, list[float]]:
+def _measure_once(body: bytes, root: str) -> dict[str, list[float]]:
     """(wall, cpu) seconds of each stage for one pass over the body."""
     from lightsms_pipeline.api.responses import RawMessages, parse_body
     from lightsms_pipeline.ingest.engine import UNIQUE_COLUMNS, UNPRUNED_COLUMNS
@@ -97,7 +95,6 @@ def _measure_once(body: bytes, root: str, sender_cache: Any = None) -> dict[str,
         timezone="Europe/Vilnius",
         region="LT",
         fetched_at=fetched_at,
-        sender_cache=sender_cache,
     )
     t2 = clock()
     dataset.write_partition(
@@ -114,14 +111,13 @@ def measure(sizes: Sizes) -> dict[str, Any]:
     import pyarrow as pa
 
     from lightsms_pipeline.normalize.phones import clear_cache
-    from lightsms_pipeline.normalize.sender_cache import SenderCache
 
     pa.set_cpu_count(1)
     pa.set_io_thread_count(1)
     body, senders = day_body(sizes.messages)
     with tempfile.TemporaryDirectory(prefix="bench-normalize-") as root:
         first = _measure_once(body, root)
-        cold, warm, warm_exact, cold_storing, seen_earlier = [], [], [], [], []
+        cold, warm, warm_exact = [], [], []
         reference: list[float] = []
         for _ in range(sizes.repeats):
             clear_cache()
@@ -131,12 +127,6 @@ def measure(sizes: Sizes) -> dict[str, Any]:
             warm.append(_measure_once(body, root))
             with exact_reader_only():
                 warm_exact.append(_measure_once(body, root))
-        for n in range(sizes.repeats):
-            clear_cache()
-            cold_storing.append(_measure_once(body, root, SenderCache(f"{root}/cache-{n}")))
-        for _ in range(sizes.repeats):
-            clear_cache()
-            seen_earlier.append(_measure_once(body, root, SenderCache(f"{root}/cache-0")))
         profile = _profile_warm(body, root)
         with exact_reader_only():
             profile_exact = _profile_warm(body, root)
@@ -153,8 +143,6 @@ def measure(sizes: Sizes) -> dict[str, Any]:
         "cold": cold,
         "warm": warm,
         "warm_exact": warm_exact,
-        "cold_storing": cold_storing,
-        "seen_earlier": seen_earlier,
         "profile": profile,
         "profile_exact": profile_exact,
         "json_loads": median(json_seconds),
@@ -218,12 +206,7 @@ def run(quick: bool) -> Table:
     r = sizes.repeats
     cases = (
         ("first call in a fresh process", "first"),
-        (f"cold: the process's sender cache emptied, no cache dir (median of {r})", "cold"),
-        (f"cold, cache dir empty: new senders parsed and stored (median of {r})", "cold_storing"),
-        (
-            f"cold in this run, senders seen by an earlier run: read from the cache dir (median of {r})",
-            "seen_earlier",
-        ),
+        (f"cold: the process's sender cache emptied (median of {r})", "cold"),
         (f"baseline: warm, exact JSON reader alone (median of {r})", "warm_exact"),
         (f"warm: senders already seen (median of {r})", "warm"),
     )
@@ -240,12 +223,10 @@ def run(quick: bool) -> Table:
             verdict(per_cpu >= TARGET_PER_SECOND)
             if key == "warm"
             else verdict(per_cpu >= COLD_TARGET_PER_SECOND)
-            if key in ("cold", "cold_storing", "seen_earlier")
+            if key == "cold"
             else "(reported)",
         )
-    totals = {
-        key: _summary(result[key])["total"][1] for key in ("warm", "warm_exact", "cold", "seen_earlier")
-    }
+    totals = {key: _summary(result[key])["total"][1] for key in ("warm", "warm_exact")}
     table.add(
         "warm: exact path / fast path (CPU)",
         "",
@@ -253,16 +234,6 @@ def run(quick: bool) -> Table:
         "",
         "",
         f"**{totals['warm_exact'] / totals['warm']:.2f}x**",
-        "",
-        "",
-    )
-    table.add(
-        "cold: no cache dir / cache dir filled by an earlier run (CPU)",
-        "",
-        "",
-        "",
-        "",
-        f"**{totals['cold'] / totals['seen_earlier']:.2f}x**",
         "",
         "",
     )
