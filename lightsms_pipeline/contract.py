@@ -15,7 +15,7 @@ CLASSIFIED = "classified_messages"
 SUPPORT_INBOX = "support_inbox"
 OPT_OUT_LIST = "opt_out_list"
 POLL_RESULTS = "poll_results"
-STOP_LIST_SYNC = "stop_list_sync"  # opt-outs pushed to LightSMS's stop list (sms-rules §8)
+STOP_LIST_SYNC = "stop_list_sync"  # opt-outs pushed to LightSMS's stop list (docs/rules.md §8)
 
 # --- files of the unpartitioned datasets, relative to LIGHTSMS_DATA_DIR --------------------------
 OPT_OUT_PARQUET = "opt_out_list.parquet"

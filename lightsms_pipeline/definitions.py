@@ -74,7 +74,7 @@ def account_definitions(
         *build_downstream_assets(partitions_def, rules, scope),
         build_stop_list_sync(settings, rules, scope),
     ]
-    # The clock of sms-rules §8 needs these two refreshed: the UI shows when they fall behind.
+    # The clock of docs/rules.md §8 needs these two refreshed: the UI shows when they fall behind.
     freshness = opt_out_freshness(settings)
     fresh_keys = (scope.key(INCOMING), scope.key(OPT_OUT_LIST))
     assets = [

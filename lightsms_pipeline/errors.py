@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import yaml
 
-# The documented LightSMS error table (see shared/lightsms-api.md section 4).
+# The documented LightSMS error table (see docs/lightsms-api.md §4).
 ERROR_MEANINGS: dict[int, str] = {
     0: "Success",
     1: "Signature not specified",

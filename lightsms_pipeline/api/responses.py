@@ -1,6 +1,6 @@
 """Reading LightSMS response bodies: every undocumented quirk of the API is handled here and only here.
 
-The quirks (shared/lightsms-api.md sections 4-5), each pinned by a test named after it:
+The quirks (docs/lightsms-api.md §4-5), each pinned by a test named after it:
 - an empty day comes back as error 19, `[]`, `{}`, `null` or an empty body: zero messages;
 - error codes arrive as int or numeric string, at the top level, under a `""` key (host without
   `www.`) or keyed by a phone number;

@@ -1,6 +1,6 @@
 """The stop list over HTTP: find_on_stop.php and add2stop.php, their answers, and an add made once.
 
-LightSMS keeps one stop list per account (sms-rules §8, lightsms-api section 1): the API looks a
+LightSMS keeps one stop list per account (docs/rules.md §8, docs/lightsms-api.md §1): the API looks a
 number up and adds one, nothing else. The client (`client.py`) signs, retries and words errors
 as for every endpoint; what is the stop list's own is here: the number's form, the answers'
 shapes, and why an add is looked up before it is tried again (add2stop.php is not idempotent).

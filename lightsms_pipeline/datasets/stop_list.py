@@ -1,5 +1,5 @@
 """The stop list's dataset: the opt-out list pushed to LightSMS's stop list, once in effect
-(sms-rules §8), and the files that record it.
+(docs/rules.md §8), and the files that record it.
 
 No Dagster here: the `stop_list_sync` asset calls `sync_stop_list`. For each subscriber on the
 opt-out list that the record does not show on the stop list yet: look the number up

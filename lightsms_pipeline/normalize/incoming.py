@@ -38,7 +38,7 @@ _LOW, _HIGH = ((t - _EPOCH) // timedelta(seconds=1) for t in (EARLIEST_LOCAL, LA
 def parse_local_times(dates: pa.StringArray, timezone: str, *, endpoint: str, window: str) -> pa.Array:
     """Provider-local `YYYY-MM-DD HH:MM:SS` strings to tz-aware timestamps.
 
-    The API's `date` has no offset (shared/sms-rules.md section 7): the repeated autumn hour is
+    The API's `date` has no offset (docs/rules.md §7): the repeated autumn hour is
     read as its first occurrence, a time in the spring gap moves forward to the gap's end.
     """
     naive = _naive_times(dates)

@@ -1,4 +1,4 @@
-"""Sender numbers to E.164 (shared/sms-rules.md section 6), cached in memory because senders repeat.
+"""Sender numbers to E.164 (docs/rules.md §6), cached in memory because senders repeat.
 
 The verdict is phonenumbers', through its public `parse` and `is_valid_number` only: its metadata,
 its rules. Each distinct sender is parsed once per region in a process (so once per run, however
@@ -22,7 +22,7 @@ def to_e164(sender: str, region: str = DEFAULT_REGION) -> str | None:
     """`+digits` when phonenumbers finds the sender a valid number, else None (cached).
 
     LightSMS sends digits without `+`; a leading `00` or `+` is an international prefix and is
-    dropped first (sms-rules §6); what is not valid internationally is tried as a national number
+    dropped first (docs/rules.md §6); what is not valid internationally is tried as a national number
     of `region`. Short codes, alphanumeric senders and non-ASCII digits (which `isdigit` accepts
     but no gateway sends) are no phone numbers and give None.
     """

@@ -1,6 +1,6 @@
 """The rules core: classification, subscription state, polls and the support inbox, no Dagster.
 
-Every decision of sms-rules.md is a plain function of Arrow tables and a validated `Rules`, so
+Every decision of docs/rules.md is a plain function of Arrow tables and a validated `Rules`, so
 it can be called and tested without Dagster; the assets only read, call these, and write.
 """
 

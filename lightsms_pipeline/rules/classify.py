@@ -1,4 +1,4 @@
-"""Classifying messages (sms-rules §2): one class per message, first matching rule wins.
+"""Classifying messages (docs/rules.md §2): one class per message, first matching rule wins.
 
 Also the `classified_messages` schema the downstream tables take their columns from, and a poll's
 scope, which decides votes here and invalid replies in `polls`.
@@ -86,7 +86,7 @@ class _Reading:
 
 
 class _KeywordReader:
-    """Reads texts against the keywords: exact first, then an opt-out look-alike (sms-rules §2).
+    """Reads texts against the keywords: exact first, then an opt-out look-alike (docs/rules.md §2).
 
     Exact matching of every class comes before look-alikes: a configured word of another class
     that happens to look like an opt-out word (refused by `Rules` anyway) keeps its class.
@@ -142,7 +142,7 @@ def classify(table: pa.Table, rules: Rules) -> pa.Table:
     read = _readings(incoming["text"], rules)
     normalized, keyword_class = read["normalized"], read["keyword_class"]
 
-    # Opt-out is tried first so that a STOP is never a vote (sms-rules §2); among polls the
+    # Opt-out is tried first so that a STOP is never a vote (docs/rules.md §2); among polls the
     # first declared one whose scope and options match takes the message.
     poll_id: Column = pa.nulls(incoming.num_rows, pa.string())
     poll_option: Column = pa.nulls(incoming.num_rows, pa.string())

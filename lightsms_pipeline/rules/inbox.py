@@ -1,4 +1,4 @@
-"""The support inbox (sms-rules §5): every `other` message, one row each, for a ticketing import.
+"""The support inbox (docs/rules.md §5): every `other` message, one row each, for a ticketing import.
 
 `possible_opt_out` rides along so that free-text revocations ("please stop texting me") reach a
 person well within the FCC's 10 business days.

@@ -1,7 +1,7 @@
 """Reading the rules: YAML with every scalar as text and duplicate keys refused, merged over
 the packaged defaults, validated once into a `Rules`.
 
-`defaults.yaml` beside this module is the single copy of the default rules (sms-rules.md); a
+`defaults.yaml` beside this module is the single copy of the default rules (docs/rules.md); a
 rules file holds only what it changes. Every problem is a `RulesFileError` naming the file and
 the location, never a bare pydantic or PyYAML traceback.
 """

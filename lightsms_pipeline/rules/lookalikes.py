@@ -1,4 +1,4 @@
-"""Look-alike opt-out keywords (sms-rules §2): `ЅТОР` in Cyrillic, `ΕΝD` in Greek, `ST0P`, `QUlT`.
+"""Look-alike opt-out keywords (docs/rules.md §2): `ЅТОР` in Cyrillic, `ΕΝD` in Greek, `ST0P`, `QUlT`.
 
 Two texts look alike when their confusable skeletons (Unicode TS #39) are equal. A message is
 compared, as written and upper-cased, after the visible-text steps of §1 (`text.visible_text`),

@@ -1,4 +1,4 @@
-"""The rules model: what a valid rules file means, as frozen pydantic models (sms-rules.md).
+"""The rules model: what a valid rules file means, as frozen pydantic models (docs/rules.md).
 
 Only the shape and the invariants live here (word lists readable after normalization, one class
 per keyword, poll windows and options, known time zone and region); reading YAML and merging over
@@ -21,7 +21,7 @@ from lightsms_pipeline.contract import API_DATETIME_FORMAT, is_iana_zone
 from lightsms_pipeline.rules.lookalikes import LookAlikes
 from lightsms_pipeline.rules.text import normalize_text
 
-# The classes of sms-rules §2, in the order they are tried.
+# The classes of docs/rules.md §2, in the order they are tried.
 OPT_OUT = "opt_out"
 POLL_VOTE = "poll_vote"
 OPT_IN = "opt_in"
@@ -33,7 +33,7 @@ OTHER = "other"
 RULES_ENGINE_VERSION = 2
 
 # How a keyword matched (the `keyword_match` column): the whole normalized message equals it,
-# or the message is a look-alike of an opt-out keyword (sms-rules §2).
+# or the message is a look-alike of an opt-out keyword (docs/rules.md §2).
 EXACT = "exact"
 LOOK_ALIKE = "look_alike"
 
@@ -226,7 +226,7 @@ class Rules(_Strict):
                     raise ValueError(
                         f"{word!r} (read {normalized!r}) is listed as both {other} and {word_class}"
                     )
-        # A look-alike of an opt-out word opts out (sms-rules §2), so a word of another class
+        # A look-alike of an opt-out word opts out (docs/rules.md §2), so a word of another class
         # that looks like one would be both: refuse it rather than pick.
         look_alikes = LookAlikes(self.opt_out_keywords())
         for word_class, words in self._words_by_class()[1:]:

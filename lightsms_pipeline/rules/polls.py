@@ -1,4 +1,4 @@
-"""Poll results (sms-rules §4): one vote per subscriber per poll, superseded and invalid counts.
+"""Poll results (docs/rules.md §4): one vote per subscriber per poll, superseded and invalid counts.
 
 Which poll and option a message votes for was decided by `classify`; this module counts. Votes
 for a poll or an option no longer declared (stale partitions classified under older rules) are
@@ -133,7 +133,7 @@ def poll_vote_details(classified: pa.Table, rules: Rules) -> pa.Table:
 
 
 def poll_results(classified: pa.Table, rules: Rules) -> pa.Table:
-    """One row per declared poll and option (declared order) with the counts of sms-rules §4.
+    """One row per declared poll and option (declared order) with the counts of docs/rules.md §4.
 
     `share` is votes over the poll's counted votes (0.0 when there are none); `voters`,
     `superseded` and `invalid` are per poll, repeated on its rows. `invalid` counts distinct

@@ -1,4 +1,4 @@
-"""The stop list's decisions (sms-rules §8), pure: who is still to be pushed, the record, the
+"""The stop list's decisions (docs/rules.md §8), pure: who is still to be pushed, the record, the
 conflicts for a person, and the opt-outs that have waited too long.
 
 No HTTP and no files: `stop_list_sync` asks LightSMS and writes; everything it decides on is
@@ -125,13 +125,13 @@ def still_to_push(opt_outs: pa.Table, record: pa.Table) -> list[Pending]:
 
 def phone_number(subscriber: str, region: str) -> str | None:
     """The E.164 number of an unhashed subscriber key, None for a short code or alphanumeric
-    sender (the key is then the raw sender, sms-rules §3)."""
+    sender (the key is then the raw sender, docs/rules.md §3)."""
     return subscriber if to_e164(subscriber, region) == subscriber else None
 
 
 def opted_in_after_push(opt_outs: pa.Table, record: pa.Table) -> list[Conflict]:
     """Subscribers on the stop list (per the record) who are no longer opted out: they opted
-    back in, and the API cannot take a number off the stop list (sms-rules §8)."""
+    back in, and the API cannot take a number off the stop list (docs/rules.md §8)."""
     current = set(opt_outs["subscriber"].to_pylist())
     on_list = record.filter(pc.is_in(record["action"], pa.array(ON_THE_LIST, pa.string())))
     conflicts = {}

@@ -1,4 +1,4 @@
-"""Subscription state (sms-rules §3): who is opted out now, with the message that proves it.
+"""Subscription state (docs/rules.md §3): who is opted out now, with the message that proves it.
 
 The list is a pure function of the set of opt-out/opt-in events across all partitions: a day
 re-fetched, partitions overlapping, or days read in any order give the same list.
@@ -29,7 +29,7 @@ OPT_OUT_COLUMNS = (
 
 
 def subscriber(table: pa.Table) -> Column:
-    """The subscriber key (sms-rules §3): the E.164 sender, else the raw sender string."""
+    """The subscriber key (docs/rules.md §3): the E.164 sender, else the raw sender string."""
     return pc.coalesce(table["sender_e164"], table["sender"])
 
 

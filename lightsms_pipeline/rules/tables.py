@@ -19,7 +19,7 @@ Column: TypeAlias = pa.Array | pa.ChunkedArray
 
 
 def id_order(id_sms: Column) -> Column:
-    """`id_sms` as a sort key in integer order, the order of ties (sms-rules §3): as text "10" < "9".
+    """`id_sms` as a sort key in integer order, the order of ties (docs/rules.md §3): as text "10" < "9".
 
     int64 when every id fits, the common case and the fast one. Ids are integers of any size,
     though (the platform issues 22-digit ids elsewhere), so otherwise the key is the digits

@@ -1,4 +1,4 @@
-"""Message normalization (sms-rules §1): the one reading of a text that every rule matches against.
+"""Message normalization (docs/rules.md §1): the one reading of a text that every rule matches against.
 
 Rule words and poll options go through the same function as messages, so a rules file may
 spell a keyword any way a subscriber could (`STOP`, `Opt-Out`, `ＳＴＯＰ`). `visible_text` is the

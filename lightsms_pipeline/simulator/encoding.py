@@ -1,6 +1,6 @@
 """The bytes the simulated LightSMS sends: PHP-style JSON, XML bodies, error and empty replies.
 
-How the PHP server behind www.lightsms.com writes its answers (shared/lightsms-api.md): API errors
+How the PHP server behind www.lightsms.com writes its answers (docs/lightsms-api.md): API errors
 are HTTP 200 with a top-level {"error": N}, JSON is PHP json_encode output, XML is one
 self-closing element per message. Nothing here decides which answer a request gets (`api`) or
 how it reaches the socket (`server`).

@@ -1,6 +1,6 @@
 """The simulated per-account stop list: `find_on_stop.php` and `add2stop.php` as pure answers.
 
-LightSMS keeps one stop list per account (shared/lightsms-api.md section 1, sms-rules §8): a
+LightSMS keeps one stop list per account (docs/lightsms-api.md §1, docs/rules.md §8): a
 number on it gets error 13/34 from send.php. The API can look a number up and add one; it
 cannot list or remove them. `StopList` is the state a server holds (thread-safe, inspectable by
 tests); `stop_list_answer` decides the reply to one request, after the same auth checks as every

@@ -2,7 +2,7 @@
 
 Every day is generated from its own `random.Random` seeded with (seed, day), so its messages are
 byte-identical however many other days were asked for and in whatever order. The texts are a
-weighted mix built to exercise the domain rules (shared/sms-rules.md): opt-outs in many
+weighted mix built to exercise the domain rules (docs/rules.md): opt-outs in many
 spellings, opt-ins, HELP, poll votes, near-misses that must not count as opt-outs, and free text
 in several languages with emoji, newlines, tabs and the characters encoders get wrong.
 """
@@ -38,7 +38,7 @@ _HOURLY_WEIGHTS = (
 _WEEKDAY_FACTOR = (1.08, 1.08, 1.08, 1.08, 1.08, 0.80, 0.80)
 _MAX_FACTOR = 1.08 * 1.2
 
-# Opt-outs that only look like a keyword (sms-rules §1-2): Cyrillic letters, a zero for an O,
+# Opt-outs that only look like a keyword (docs/rules.md §1-2): Cyrillic letters, a zero for an O,
 # a zero-width space, a soft hyphen. Each one opts out under the default rules.
 LOOK_ALIKE_OPT_OUTS = ("ЅТОР", "ѕтор", "ST0P", "s\u200btop", "opt\u00adout")
 OPT_OUTS = (

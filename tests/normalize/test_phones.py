@@ -1,4 +1,4 @@
-"""Senders to E.164 (sms-rules §6), each expectation written out by hand, not computed.
+"""Senders to E.164 (docs/rules.md §6), each expectation written out by hand, not computed.
 
 The opt-out list is keyed on `sender_e164`, so a wrong number here is a subscriber texted after a
 STOP: every expected value below was read off the numbering plans, never asked of phonenumbers.
@@ -129,7 +129,7 @@ def test_the_column_form_of_no_rows_is_an_empty_string_column() -> None:
 
 
 def library_e164(sender: str, region: str) -> str | None:
-    """sms-rules §6 spelt with phonenumbers' public `parse` only, uncached: the verdict to agree with."""
+    """docs/rules.md §6 spelt with phonenumbers' public `parse` only, uncached: the verdict to agree with."""
     digits = sender[1:] if sender.startswith("+") else sender[2:] if sender.startswith("00") else sender
     if not (digits.isascii() and digits.isdigit()):
         return None

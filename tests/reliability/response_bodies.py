@@ -1,6 +1,6 @@
 """incoming.php bodies for property tests, and the documented reading of each body (the oracle).
 
-The oracle is written from the contract (shared/lightsms-api.md sections 4-5, the docstrings of
+The oracle is written from the contract (docs/lightsms-api.md §4-5, the docstrings of
 `responses` and `normalize`), not from the pipeline's code paths:
 - an empty body, `null`, `[]`, `{}` and error 19 are a day without messages;
 - `{"error": N}` (N an int or a string of ASCII digits), `{"": {"error": N}}` or a phone-keyed

@@ -1,4 +1,4 @@
-"""sms-rules §2: one class per message, the first matching rule winning."""
+"""docs/rules.md §2: one class per message, the first matching rule winning."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""sms-rules §5: every `other` message, once, oldest first, with the possible-opt-out flag."""
+"""docs/rules.md §5: every `other` message, once, oldest first, with the possible-opt-out flag."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""sms-rules §2: look-alike letters read as the opt-out keyword they imitate, and nothing else."""
+"""docs/rules.md §2: look-alike letters read as the opt-out keyword they imitate, and nothing else."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""sms-rules §4: one vote per subscriber per poll; superseded and invalid counted for audit."""
+"""docs/rules.md §4: one vote per subscriber per poll; superseded and invalid counted for audit."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""sms-rules §8, the pure decisions: who is still to be pushed, the append-only record, the
+"""docs/rules.md §8, the pure decisions: who is still to be pushed, the append-only record, the
 conflicts, and the opt-outs that have waited too long."""
 
 from __future__ import annotations

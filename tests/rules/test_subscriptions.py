@@ -1,4 +1,4 @@
-"""sms-rules §3: the opt-out list is each subscriber's latest event, whatever order rows come in."""
+"""docs/rules.md §3: the opt-out list is each subscriber's latest event, whatever order rows come in."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""sms-rules §3: ids are integers of any size, ordered by length after leading zeros, then digits."""
+"""docs/rules.md §3: ids are integers of any size, ordered by length after leading zeros, then digits."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""sms-rules §1: how a message reads before any rule looks at it."""
+"""docs/rules.md §1: how a message reads before any rule looks at it."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from lightsms_pipeline.rules.text import normalize_text, normalize_texts, visibl
 @pytest.mark.parametrize(
     ("raw", "normalized"),
     [
-        # The examples of sms-rules §1 and the brief.
+        # The examples of docs/rules.md §1 and the brief.
         ("ＳＴＯＰ", "stop"),
         ("Stop", "stop"),
         ("sToP", "stop"),
