@@ -34,8 +34,9 @@ simulate: $(STAMP)
 check: $(STAMP)
 	$(BIN)/lightsms-pipeline check
 
+# BENCH_ARGS: e.g. "--only backfill --against REV" (benchmarks/run.py --help).
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

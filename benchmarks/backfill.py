@@ -17,6 +17,13 @@ deploy/dagster.env). More runs split the Dagster share out: start-up alone (one 
 added latency) and start-up plus the per-partition bookkeeping (every day of the range, all
 empty, no added latency), on the local instance. `ingest_days` without Dagster shows what the
 pipeline's own code costs over the floor.
+
+`--against REV` (`benchmarks/run.py --only backfill --against REV`) also runs the pipeline of an
+older revision of the package, on the local instance and on PostgreSQL, interleaved with this
+working tree's runs (old, new, new, old, ...) so a change in the machine's load touches both: REV's
+tree from `git archive` and a virtualenv with REV's package and constraints.txt, both made once and
+kept under .bench-cache/<commit>/; the same `dagster asset materialize` command with that
+virtualenv's `dagster` and REV's own deploy/ files (dagster.local.yaml, dagster.yaml, dagster.env).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import json
 import os
 import secrets
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -50,7 +58,7 @@ TARGET_BASELINE_RATIO = 5.0
 TARGET_FLOOR_RATIO = 2.5
 TARGET_POSTGRES_RATIO = 8.0  # where Dagster can batch its event writes (issue 10)
 DEPLOY = REPO / "deploy"
-LOCAL_INSTANCE = DEPLOY / "dagster.local.yaml"
+CACHE = REPO / ".bench-cache"  # old revisions' trees and virtualenvs (`--against`), gitignored
 
 
 @dataclass(frozen=True)
@@ -94,7 +102,9 @@ class Account:
 
 
 @contextmanager
-def simulated_account(per_day: int, latency_ms: int, days: list[date]) -> Iterator[Account]:
+def simulated_account(
+    per_day: int, latency_ms: int, days: list[date], deploys: tuple[Path, ...] = (DEPLOY,)
+) -> Iterator[Account]:
     from lightsms_pipeline.ingest.engine import day_spans
     from lightsms_pipeline.simulator import FaultPlan, SimulatorServer, Traffic
 
@@ -105,9 +115,13 @@ def simulated_account(per_day: int, latency_ms: int, days: list[date]) -> Iterat
         # Generating and encoding the days is the simulator's cost, not the client's: the days,
         # and the spans of days the production deployment asks for in one request.
         server.warm(days[0], days[-1])
-        spans = day_spans(days, deployment_days_per_request())
+        spans = {
+            (s[0], s[-1])
+            for size in {deployment_days_per_request(d) for d in deploys}
+            for s in day_spans(days, size)
+        }
         server.warm_windows(
-            [(_midnight(s[0]), _midnight(s[-1]) + timedelta(days=1, seconds=-1)) for s in spans]
+            [(_midnight(a), _midnight(b) + timedelta(days=1, seconds=-1)) for a, b in sorted(spans)]
         )
     server.start()
     try:
@@ -130,10 +144,17 @@ def count_rows(data_dir: Path) -> int:
     return sum(pq.read_metadata(p).num_rows for p in (data_dir / ASSET).glob("date=*/part-0.parquet"))
 
 
-def _measured(account: Account, cmd: list[str], workdir: Path, extra_env: dict[str, str]) -> Run:
-    """One process against the simulator: wall time, the requests it made, the rows it wrote."""
+def _measured(
+    account: Account,
+    cmd: list[str],
+    workdir: Path,
+    extra_env: dict[str, str],
+    only_path: Path | None = None,
+) -> Run:
+    """One process against the simulator: wall time, the requests it made, the rows it wrote.
+    `only_path`: the checkout the process imports the package from, alone on PYTHONPATH."""
     data_dir = Path(tempfile.mkdtemp(prefix="data-", dir=workdir))
-    env = child_env({**account.env(data_dir), **extra_env})
+    env = child_env({**account.env(data_dir), **extra_env}, only_path=only_path)
     stats = account.server.stats
     stats.reset()
     seconds, proc = timed_process(cmd, env, workdir)
@@ -146,13 +167,13 @@ def _measured(account: Account, cmd: list[str], workdir: Path, extra_env: dict[s
     return run
 
 
-def dagster_home(parent: Path) -> Path:
+def dagster_home(parent: Path, deploy: Path = DEPLOY, name: str = "dagster_home") -> dict[str, str]:
     """The local instance as `make dev` and `make demo` set it up: a fresh copy of
     deploy/dagster.local.yaml in an empty DAGSTER_HOME."""
-    home = parent / "dagster_home"
+    home = parent / name
     home.mkdir()
-    shutil.copyfile(LOCAL_INSTANCE, home / "dagster.yaml")
-    return home
+    shutil.copyfile(deploy / "dagster.local.yaml", home / "dagster.yaml")
+    return {"DAGSTER_HOME": str(home)}
 
 
 def empty_dagster_home(parent: Path) -> dict[str, str]:
@@ -164,15 +185,15 @@ def empty_dagster_home(parent: Path) -> dict[str, str]:
 
 # The deployment's LightSMS settings that shape a backfill's speed; the rest (credentials, paths,
 # the start date) are the benchmark's own.
-DEPLOYMENT_SPEED_SETTINGS = ("LIGHTSMS_PARALLELISM", "LIGHTSMS_WORKER_PROCESSES", "LIGHTSMS_DAYS_PER_REQUEST")
+DEPLOYMENT_SPEED_SETTINGS = ("LIGHTSMS_PARALLELISM", "LIGHTSMS_DAYS_PER_REQUEST")
 
 
-def deployment_dagster_settings() -> dict[str, str]:
+def deployment_dagster_settings(deploy: Path = DEPLOY) -> dict[str, str]:
     """The settings deploy/dagster.env exports that a run on the production instance takes:
     Dagster's own (not the URL or home) and the LightSMS ones that shape a backfill's speed
-    (`DEPLOYMENT_SPEED_SETTINGS`: requests in flight, processes, days per request)."""
+    (`DEPLOYMENT_SPEED_SETTINGS`: requests in flight, days per request)."""
     values = {}
-    for line in (DEPLOY / "dagster.env").read_text(encoding="utf-8").splitlines():
+    for line in (deploy / "dagster.env").read_text(encoding="utf-8").splitlines():
         key, sep, value = line.strip().partition("=")
         if (
             sep
@@ -183,20 +204,16 @@ def deployment_dagster_settings() -> dict[str, str]:
     return {k: v for k, v in values.items() if k not in ("DAGSTER_PG_URL", "DAGSTER_HOME")}
 
 
-def deployment_days_per_request() -> int:
-    return int(deployment_dagster_settings().get("LIGHTSMS_DAYS_PER_REQUEST", "1"))
+def deployment_days_per_request(deploy: Path = DEPLOY) -> int:
+    return int(deployment_dagster_settings(deploy).get("LIGHTSMS_DAYS_PER_REQUEST", "1"))
 
 
 @contextmanager
-def production_instance(parent: Path) -> Iterator[dict[str, str] | str]:
-    """The production instance: a PostgreSQL server (PostgreSQL's default, durable settings),
-    deploy/dagster.yaml as DAGSTER_HOME, deploy/dagster.env's Dagster settings. Yields the
-    environment of a run, or why it is not available."""
+def postgres_database() -> Iterator[Any]:
+    """A PostgreSQL server (PostgreSQL's default, durable settings) for the production instance;
+    yields the server, or why it is not available (a str)."""
     from tests.production.postgres_server import PostgresUnavailable, postgres_server
 
-    home = parent / "dagster_home_postgres"
-    home.mkdir()
-    shutil.copyfile(DEPLOY / "dagster.yaml", home / "dagster.yaml")
     try:
         server = postgres_server(durable=True)
         db = server.__enter__()
@@ -204,13 +221,78 @@ def production_instance(parent: Path) -> Iterator[dict[str, str] | str]:
         yield str(exc)
         return
     try:
-        yield {**deployment_dagster_settings(), "DAGSTER_HOME": str(home), "DAGSTER_PG_URL": db.url}
+        yield db
     finally:
         server.__exit__(None, None, None)
 
 
-def dagster_command(days: list[date]) -> list[str]:
-    dagster = str(Path(sys.executable).with_name("dagster"))
+def production_instance(
+    parent: Path, db: Any, deploy: Path = DEPLOY, name: str = "postgres"
+) -> dict[str, str]:
+    """The environment of a run on the production instance: a database of its own on `db`,
+    `deploy`/dagster.yaml as DAGSTER_HOME, `deploy`/dagster.env's Dagster settings."""
+    home = parent / f"dagster_home_{name}"
+    home.mkdir()
+    shutil.copyfile(deploy / "dagster.yaml", home / "dagster.yaml")
+    url = db.with_database(f"dagster_{name}").url
+    return {**deployment_dagster_settings(deploy), "DAGSTER_HOME": str(home), "DAGSTER_PG_URL": url}
+
+
+# --- an older revision of the package (`--against REV`) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Revision:
+    """An older revision's tree and a virtualenv holding its package, made once, kept in CACHE."""
+
+    commit: str
+    subject: str
+    tree: Path
+    venv: Path
+
+    @property
+    def label(self) -> str:
+        return f"old ({self.commit[:7]})"
+
+    @property
+    def dagster(self) -> str:
+        return str(self.venv / "bin" / "dagster")
+
+
+def prepare_revision(rev: str, log: Any = print) -> Revision:
+    """REV's tree (`git archive`) and a virtualenv with REV's package installed editable under
+    REV's constraints.txt, in CACHE/<commit>/; reused as long as it is there and complete."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"--against {rev}: git {' '.join(args)}: {done.stderr.strip()}")
+        return done.stdout
+
+    commit = git("rev-parse", "--verify", f"{rev}^{{commit}}").strip()
+    subject = git("log", "-1", "--format=%s", commit).strip()
+    root = CACHE / commit
+    revision = Revision(commit, subject, root / "tree", root / "venv")
+    stamp = root / "installed"
+    if stamp.exists():
+        return revision
+    log(f"backfill: preparing {rev} ({commit[:7]}) once in {root}: its tree and a virtualenv")
+    shutil.rmtree(root, ignore_errors=True)
+    revision.tree.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", commit], cwd=REPO, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(revision.tree)], input=archive, check=True)
+    python = str(revision.venv / "bin" / "python")
+    install = [python, "-m", "pip", "install", "--quiet", "-c", str(revision.tree / "constraints.txt")]
+    for step in ([sys.executable, "-m", "venv", str(revision.venv)], [*install, "-e", str(revision.tree)]):
+        done = subprocess.run(step, capture_output=True, text=True)  # pip's warnings only if it fails
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(step)} failed ({done.returncode}):\n{done.stderr[-4000:]}")
+    stamp.write_text(f"{commit} {subject}\n", encoding="utf-8")
+    return revision
+
+
+def dagster_command(days: list[date], dagster: str | None = None) -> list[str]:
+    dagster = dagster or str(Path(sys.executable).with_name("dagster"))
     command = [
         dagster, "asset", "materialize", "-m", "lightsms_pipeline.definitions", "--select", ASSET,
         "--partition-range", f"{days[0].isoformat()}...{days[-1].isoformat()}",
@@ -219,10 +301,19 @@ def dagster_command(days: list[date]) -> list[str]:
 
 
 def run_pipeline(
-    account: Account, days: list[date], workdir: Path, *, instance_env: dict[str, str] | None = None
+    account: Account,
+    days: list[date],
+    workdir: Path,
+    *,
+    instance_env: dict[str, str] | None = None,
+    revision: Revision | None = None,
 ) -> Run:
+    """The pipeline's backfill command on an instance: this working tree's, or `revision`'s
+    (its virtualenv's `dagster`, its tree alone on PYTHONPATH)."""
     env = dict(instance_env or {"DAGSTER_HOME": str(workdir / "dagster_home")})
-    return _measured(account, dagster_command(days), workdir, env)
+    if revision is None:
+        return _measured(account, dagster_command(days), workdir, env)
+    return _measured(account, dagster_command(days, revision.dagster), workdir, env, revision.tree)
 
 
 def run_child(
@@ -311,19 +402,13 @@ def ingest_child(days: list[date]) -> None:
     """The pipeline's own code path without Dagster: `ingest_days` with the default settings."""
     from lightsms_pipeline.api.client import LightSMSClient
     from lightsms_pipeline.ingest.engine import IngestOptions, ingest_days
-    from lightsms_pipeline.ingest.worker_pool import resolve_worker_processes
     from lightsms_pipeline.settings import Settings
     from lightsms_pipeline.storage.parquet import Dataset
 
     base, login, api_key = _credentials()
     settings = Settings.from_env()
     with LightSMSClient(base, login, api_key, pool_size=settings.parallelism) as client:
-        options = IngestOptions(
-            account=login,
-            timezone=settings.timezone,
-            parallelism=settings.parallelism,
-            worker_processes=resolve_worker_processes(settings.worker_processes),
-        )
+        options = IngestOptions(account=login, timezone=settings.timezone, parallelism=settings.parallelism)
         results = ingest_days(client, Dataset(settings.data_dir), days, options)
     failed = [r for r in results if not r.ok]
     if failed:
@@ -344,46 +429,76 @@ def _expected_rows(per_day: int, days: list[date]) -> int:
     return sum(len(traffic.day_messages(d)) for d in days)
 
 
-def run(quick: bool, baseline_days: int | None, log: Any = print) -> Table:
+def run(quick: bool, baseline_days: int | None, log: Any = print, against: str | None = None) -> Table:
+    """The benchmark; `against`: a git revision whose pipeline runs beside this tree's."""
     sizes = QUICK if quick else FULL
     days = day_range(sizes.days)
     base_days = day_range(min(baseline_days or sizes.days, sizes.days))
+    revision = prepare_revision(against, log) if against else None
     runs: dict[str, list[Run]] = {
         key: [] for key in (*_REPEATED, "baseline", "startup", "empty_range", "empty_range_default")
     }
-    with tempfile.TemporaryDirectory(prefix="bench-backfill-") as tmp, production_instance(Path(tmp)) as pg:
+    with tempfile.TemporaryDirectory(prefix="bench-backfill-") as tmp, postgres_database() as db:
         workdir = Path(tmp)
-        dagster_home(workdir)
+        local = dagster_home(workdir)
+        # Start-up and bookkeeping on a local instance of their own, so the backfill's instance
+        # (and the old revision's) holds only its own runs: the same history for old and new.
+        bookkeeping = dagster_home(workdir, name="dagster_home_bookkeeping")
         empty_home = empty_dagster_home(workdir)
-        postgres = pg if isinstance(pg, dict) else None
+        postgres = production_instance(workdir, db) if not isinstance(db, str) else None
+        # The old revision's own instances: its deploy/ files, a home and a database of its own.
+        old_local: dict[str, str] = {}
+        old_postgres: dict[str, str] | None = None
+        deploys: tuple[Path, ...] = (DEPLOY,)
+        if revision:
+            old_deploy = revision.tree / "deploy"
+            deploys = (DEPLOY, old_deploy)
+            old_local = dagster_home(workdir, old_deploy, "dagster_home_old")
+            if postgres:
+                old_postgres = production_instance(workdir, db, old_deploy, "postgres_old")
         with simulated_account(0, 0, days) as empty:
             log("backfill: a first, untimed run creates the Dagster instance's databases")
-            run_pipeline(empty, days[:1], workdir)
+            run_pipeline(empty, days[:1], workdir, instance_env=local)
+            run_pipeline(empty, days[:1], workdir, instance_env=bookkeeping)
             run_pipeline(empty, days[:1], workdir, instance_env=empty_home)
             if postgres:
                 run_pipeline(empty, days[:1], workdir, instance_env=postgres)
+            if revision:
+                run_pipeline(empty, days[:1], workdir, instance_env=old_local, revision=revision)
+                if old_postgres:
+                    run_pipeline(empty, days[:1], workdir, instance_env=old_postgres, revision=revision)
             for n in range(sizes.repeats):
                 log(f"backfill: Dagster start-up and bookkeeping, run {n + 1}/{sizes.repeats}")
-                runs["startup"].append(run_pipeline(empty, days[:1], workdir))
-                runs["empty_range"].append(run_pipeline(empty, days, workdir))
+                runs["startup"].append(run_pipeline(empty, days[:1], workdir, instance_env=bookkeeping))
+                runs["empty_range"].append(run_pipeline(empty, days, workdir, instance_env=bookkeeping))
                 default_range = run_pipeline(empty, days, workdir, instance_env=empty_home)
                 runs["empty_range_default"].append(default_range)
         log(f"backfill: warming the simulator ({sizes.days} days x ~{sizes.per_day} messages)")
-        with simulated_account(sizes.per_day, LATENCY_MS, days) as account:
+        with simulated_account(sizes.per_day, LATENCY_MS, days, deploys) as account:
+
+            def new_and_old(
+                key: str, new_env: dict[str, str], old_env: dict[str, str] | None, n: int
+            ) -> None:
+                """This tree's run and, with `--against`, the old revision's on the same kind of
+                instance; old first in even repeats, new first in odd ones."""
+                contenders: list[tuple[str, dict[str, str], Revision | None]] = [(key, new_env, None)]
+                if revision and old_env is not None:
+                    contenders.insert(0, (f"old_{key}", old_env, revision))
+                for name, env, rev in contenders if n % 2 == 0 else reversed(contenders):
+                    runs[name].append(run_pipeline(account, days, workdir, instance_env=env, revision=rev))
+
             for n in range(sizes.repeats):
                 # Interleaved, so a change in the machine's load touches every contender alike.
                 log(
-                    "backfill: pipeline on the local instance, on an empty DAGSTER_HOME and on PostgreSQL, "
-                    f"ingest_days and floor, run {n + 1}/{sizes.repeats}"
+                    "backfill: pipeline on the local instance, on an empty DAGSTER_HOME and on PostgreSQL"
+                    + (f" (and {revision.label}'s on both instances)" if revision else "")
+                    + f", ingest_days and floor, run {n + 1}/{sizes.repeats}"
                 )
-                runs["pipeline"].append(run_pipeline(account, days, workdir))
+                new_and_old("pipeline", local, old_local, n)
                 runs["empty_home"].append(run_pipeline(account, days, workdir, instance_env=empty_home))
                 if postgres:
-                    runs["postgres"].append(run_pipeline(account, days, workdir, instance_env=postgres))
-                    on_one = {**postgres, **ONE_PROCESS}
-                    runs["postgres_one"].append(run_pipeline(account, days, workdir, instance_env=on_one))
+                    new_and_old("postgres", postgres, old_postgres, n)
                 runs["ingest"].append(run_child(account, "ingest", days, workdir))
-                runs["ingest_one"].append(run_child(account, "ingest", days, workdir, ONE_PROCESS))
                 runs["floor"].append(run_child(account, "floor", days, workdir))
             log(f"backfill: baseline over {len(base_days)} days, one after the other (~0.2 s a day)")
             runs["baseline"].append(run_child(account, "baseline", base_days, workdir))
@@ -391,15 +506,13 @@ def run(quick: bool, baseline_days: int | None, log: Any = print) -> Table:
         "all": _expected_rows(sizes.per_day, days),
         "baseline": _expected_rows(sizes.per_day, base_days),
     }
-    table = _table(sizes, days, base_days, expected, runs)
-    if not isinstance(pg, dict):
-        table.notes.insert(0, f"**PostgreSQL row not measured**: {pg}")
+    table = _table(sizes, days, base_days, expected, runs, revision)
+    if isinstance(db, str):
+        table.notes.insert(0, f"**PostgreSQL row not measured**: {db}")
     return table
 
 
-_REPEATED = ("pipeline", "empty_home", "postgres", "postgres_one", "ingest", "ingest_one", "floor")
-# The path before worker processes, measured in the same run: threads in one process.
-ONE_PROCESS = {"LIGHTSMS_WORKER_PROCESSES": "1"}
+_REPEATED = ("pipeline", "old_pipeline", "empty_home", "postgres", "old_postgres", "ingest", "floor")
 
 
 def _table(
@@ -408,6 +521,7 @@ def _table(
     base_days: list[date],
     expected: dict[str, int],
     runs: dict[str, list[Run]],
+    revision: Revision | None = None,
 ) -> Table:
     def seconds(key: str) -> list[float]:
         return [r.seconds for r in runs[key]]
@@ -441,6 +555,11 @@ def _table(
         "instance (a fresh copy of deploy/dagster.local.yaml)",
         "pipeline",
     )
+    if revision and runs["old_pipeline"]:
+        add(
+            f"{revision.label}: the same command on the local instance, with its package and deploy/",
+            "old_pipeline",
+        )
     add("pipeline on an empty DAGSTER_HOME (no dagster.yaml: Dagster's defaults)", "empty_home")
     if runs["postgres"]:
         settings = ", ".join(f"{k}={v}" for k, v in deployment_dagster_settings().items())
@@ -449,17 +568,16 @@ def _table(
             + (f" ({settings})" if settings else ""),
             "postgres",
         )
-        add(
-            "the same on PostgreSQL in one process (LIGHTSMS_WORKER_PROCESSES=1: the path before worker "
-            "processes)",
-            "postgres_one",
+    if revision and runs["old_postgres"]:
+        old_settings = ", ".join(
+            f"{k}={v}" for k, v in deployment_dagster_settings(revision.tree / "deploy").items()
         )
-    add(
-        "the pipeline's code without Dagster: `ingest_days` in a plain process "
-        "(LIGHTSMS_WORKER_PROCESSES=auto)",
-        "ingest",
-    )
-    add("the same in one process (LIGHTSMS_WORKER_PROCESSES=1)", "ingest_one")
+        add(
+            f"{revision.label}: the same command on PostgreSQL, with its package and deploy/"
+            + (f" ({old_settings})" if old_settings else ""),
+            "old_postgres",
+        )
+    add("the pipeline's code without Dagster: `ingest_days` in a plain process", "ingest")
     add("floor: thread pool, json.loads, one pyarrow write a day", "floor")
     add("Dagster start-up alone: the same command for 1 empty day, no added latency", "startup")
     add(f"Dagster start-up + bookkeeping of {len(days)} empty partitions, no added latency", "empty_range")
@@ -478,19 +596,28 @@ def _table(
             f">= {TARGET_POSTGRES_RATIO:g}",
             baseline / on_postgres >= TARGET_POSTGRES_RATIO,
         )
-    if runs["postgres_one"]:
-        ratio(
-            "baseline / pipeline on PostgreSQL in one process (before worker processes)",
-            baseline / median(seconds("postgres_one")),
+    if revision:
+        by_run: list[str] = []
+        for key, instance in (("pipeline", "the local instance"), ("postgres", "PostgreSQL")):
+            if runs[key] and runs[f"old_{key}"]:
+                new, old = seconds(key), seconds(f"old_{key}")
+                # Each repeat's pair ran back to back, so its ratio cancels the load drift between
+                # repeats that a ratio of the two medians keeps.
+                paired = [a / b for a, b in zip(new, old, strict=True)]
+                table.add(
+                    f"new / {revision.label} on {instance}: each repeat's pair, median (min–max); "
+                    f"below 1 is faster (ratio of the medians: {median(new) / median(old):.2f})",
+                    f"**{median(paired):.2f}** ({min(paired):.2f}–{max(paired):.2f}, n={len(paired)})",
+                    *[""] * 3,
+                    f"no slower than old: {no_slower(paired)}",
+                )
+                by_run.append(f"{instance}:")
+                for n, (a, b) in enumerate(zip(new, old, strict=True)):
+                    pair = f"old {b:6.2f}  new {a:6.2f}" if n % 2 == 0 else f"new {a:6.2f}  old {b:6.2f}"
+                    by_run.append(f"  repeat {n + 1}: {pair}  new/old {a / b:.2f}")
+        table.details[f"New and {revision.label}, each repeat in the order it ran (wall s)"] = "\n".join(
+            by_run
         )
-        ratio(
-            "PostgreSQL: one process / worker processes (speed-up, same run)",
-            median(seconds("postgres_one")) / median(seconds("postgres")),
-        )
-    ratio(
-        "ingest_days: one process / worker processes (speed-up, same run)",
-        median(seconds("ingest_one")) / median(seconds("ingest")),
-    )
     ratio(
         "pipeline / floor",
         pipeline / floor,
@@ -533,6 +660,18 @@ def _table(
         "Requests: the pipeline and the floor ask `timestamp.php` once per run and `incoming.php` once a "
         "day; the documented example asks both for every day.",
     ]
+    if revision:
+        table.notes.append(
+            f"{revision.label}: commit {revision.commit} ({revision.subject}); its tree from `git archive` "
+            "and its package installed in a virtualenv of its own (REV's constraints.txt) under "
+            ".bench-cache/, run with that virtualenv's `dagster`, its tree alone on PYTHONPATH, its own "
+            "deploy/dagster.local.yaml, deploy/dagster.yaml and dagster.env settings, on a DAGSTER_HOME "
+            "and a PostgreSQL database of its own (same server); each backfill's instance holds only its "
+            "own runs (start-up and bookkeeping are measured on another). Old and new alternate in each "
+            "repeat (old first in the 1st, new first in the 2nd, ...). New / old is the median of the "
+            "repeats' new/old ratios. No slower: `pass` when that median is at most 1, **FAIL** when new "
+            "was slower in every pair, `within noise` between the two."
+        )
     if runs["postgres"]:
         table.notes.append(
             "PostgreSQL: a PostgreSQL server on the same machine, started by the benchmark with its default "
@@ -543,12 +682,22 @@ def _table(
     return table
 
 
+def no_slower(paired: list[float]) -> str:
+    """Whether new is no slower than old, from each repeat's new/old ratio, as far as a few
+    repeats on a shared machine can tell: slower in every pair is a failure; slower in the
+    median pair but not in every one is noise until more repeats say otherwise."""
+    if median(paired) <= 1:
+        return "pass"
+    return "**FAIL** (slower in every pair)" if min(paired) > 1 else "within noise (not slower in every pair)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     for kind in ("baseline", "floor", "ingest"):
         parser.add_argument(f"--{kind}-child", nargs=2, metavar=("FIRST", "COUNT"))
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--baseline-days", type=int, default=None)
+    parser.add_argument("--against", metavar="REV", default=None)
     args = parser.parse_args()
     for kind, child in (("baseline", baseline_child), ("floor", floor_child), ("ingest", ingest_child)):
         spec = getattr(args, f"{kind}_child")
@@ -556,7 +705,7 @@ def main() -> None:
             first = date.fromisoformat(spec[0])
             child([first + timedelta(days=n) for n in range(int(spec[1]))])
             return
-    print(run(args.quick, args.baseline_days).markdown())
+    print(run(args.quick, args.baseline_days, against=args.against).markdown())
 
 
 if __name__ == "__main__":

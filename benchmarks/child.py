@@ -17,10 +17,16 @@ RESULT_PREFIX = "BENCH-RESULT "
 SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment of a benchmark child: the repo importable, whatever is installed."""
+def child_env(extra: Mapping[str, str] | None = None, *, only_path: Path | None = None) -> dict[str, str]:
+    """The environment of a benchmark child: the repo importable, whatever is installed.
+
+    `only_path`: PYTHONPATH is that folder alone, for a child that must import another checkout
+    of the package (an old revision, `backfill --against`) and never this working tree's."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
+    if only_path is not None:
+        env["PYTHONPATH"] = str(only_path)
+    else:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
     env.update(extra or {})
     return env
 

@@ -5,6 +5,15 @@
     python benchmarks/run.py --only backfill    # or normalize, million_day, downstream, history:
                                                 # replaces those sections, keeps the others
     python benchmarks/run.py --baseline-days 60 # measure the sequential baseline on 60 days, extrapolate
+    python benchmarks/run.py --only backfill --against main~3
+                                                # also the pipeline of an older revision, old and new
+                                                # interleaved, new/old per instance (local, PostgreSQL)
+    make bench BENCH_ARGS="--against REV"       # the same through make
+
+`--against REV` (any git revision) builds REV's tree and a virtualenv with REV's package once, in
+.bench-cache/<commit>/ (gitignored; pip installs from the package index as `make` does), and runs
+the year backfill's `dagster asset materialize` with REV's package and REV's deploy/ files beside
+this working tree's, alternating old and new in every repeat. Off unless asked for.
 
 Every figure is a median of repeats, measured in fresh processes on this machine; ratios are
 against baselines measured in the same run. Nothing is written outside a temporary directory
@@ -48,6 +57,12 @@ def main(argv: list[str] | None = None) -> int:
         help="measure the sequential baseline on this many days and extrapolate to the full range",
     )
     parser.add_argument(
+        "--against",
+        metavar="REV",
+        default=None,
+        help="backfill: also run the pipeline of this git revision, interleaved with this tree's",
+    )
+    parser.add_argument(
         "--output", type=Path, default=RESULTS, help=f"results file (default: {RESULTS.name})"
     )
     args = parser.parse_args(argv)
@@ -57,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.only or BENCHMARKS:
         log(f"{name}: starting")
         if name == "backfill":
-            table = backfill.run(args.quick, args.baseline_days, log=log)
+            table = backfill.run(args.quick, args.baseline_days, log=log, against=args.against)
         elif name == "normalize":
             table = normalize_throughput.run(args.quick)
         elif name == "million_day":
