@@ -9,7 +9,7 @@ import pytest
 from several_accounts import ACME, BETA, GAMMA, serve, write_accounts_file
 
 from lightsms_pipeline.accounts import AccountsFileError, load_accounts, missing_key_variables
-from lightsms_pipeline.cli.main import run_check
+from lightsms_pipeline.cli.check import run_check
 from lightsms_pipeline.settings import Settings
 
 GOOD = """\

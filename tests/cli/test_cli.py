@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import API_KEY, LOGIN, RULES_FILE
 
-from lightsms_pipeline.cli.main import main, run_check
+from lightsms_pipeline.cli.check import run_check
+from lightsms_pipeline.cli.main import main
 from lightsms_pipeline.settings import Settings
 
 

@@ -19,7 +19,7 @@ import pytest
 import requests
 from test_webserver_e2e import free_port, wait_until_up
 
-from lightsms_pipeline.cli.main import DEV_STOP_TIMEOUT_SECONDS
+from lightsms_pipeline.cli.dev import DEV_STOP_TIMEOUT_SECONDS
 
 REPO = Path(__file__).resolve().parents[2]
 # `dev` gives its children DEV_STOP_TIMEOUT_SECONDS to stop before it kills them; plus slack.

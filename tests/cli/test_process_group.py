@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lightsms_pipeline.cli.main import _running_in_group, run_until_stopped
+from lightsms_pipeline.cli.dev import _running_in_group, run_until_stopped
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 
