@@ -114,12 +114,4 @@ def single_account(settings: Settings) -> LightSMSResource:
     )
 
 
-def default_resources(settings: Settings) -> dict[str, Any]:
-    """The LightSMS account from `LIGHTSMS_LOGIN` / `LIGHTSMS_API_KEY` and the dataset."""
-    return {
-        "lightsms": single_account(settings),
-        "dataset": ParquetDatasetResource(data_dir=settings.data_dir),
-    }
-
-
 defs = build_definitions(Settings.from_env())
