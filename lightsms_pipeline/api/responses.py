@@ -1,4 +1,5 @@
-"""Reading LightSMS response bodies: every undocumented quirk of the API is handled here and only here.
+"""Reading LightSMS response bodies: every undocumented quirk of incoming.php is handled here, and the
+reading primitives the stop list's answers share (`api/stop_list.py`) are public here for it.
 
 The quirks (docs/lightsms-api.md §4-5), each pinned by a test named after it:
 - an empty day comes back as error 19, `[]`, `{}`, `null` or an empty body: zero messages;
@@ -27,7 +28,7 @@ from defusedxml import ElementTree as SafeET
 
 EMPTY_DAY_CODE = 19
 REQUIRED_FIELDS = ("date", "sender", "text")
-_ASCII_NUMBER = re.compile(r"[0-9]+")
+ASCII_NUMBER = re.compile(r"[0-9]+")
 # One message of a JSON body as Arrow reads it: absent or null fields come out null.
 _RECORD = pa.struct([pa.field(name, pa.string()) for name in ("date", "sender", "phone", "prefix", "text")])
 # The fast path (`_records_read_by_arrow`): the body cut into ids and records by Arrow's string
@@ -98,47 +99,47 @@ def parse_body(body: bytes, fmt: str) -> RawMessages | ApiErrorCode:
     if not stripped:
         return RawMessages.empty()
     if stripped[:1] == b"<":
-        if _looks_like_html(stripped):
+        if looks_like_html(stripped):
             raise ResponseProblem("got an HTML page instead of data", retryable=True)
         return _parse_xml(stripped)
     if fmt == "xml" and stripped[:1] not in (b"{", b"["):
-        raise ResponseProblem(f"body is neither XML nor JSON: {_excerpt(stripped)}", retryable=True)
+        raise ResponseProblem(f"body is neither XML nor JSON: {excerpt(stripped)}", retryable=True)
     return _parse_json(stripped)
 
 
-def _looks_like_html(body: bytes) -> bool:
+def looks_like_html(body: bytes) -> bool:
     head = body[:512].lower()
     return b"<html" in head or b"<!doctype html" in head
 
 
-def _excerpt(body: bytes, limit: int = 60) -> str:
+def excerpt(body: bytes, limit: int = 60) -> str:
     return repr(body[:limit].decode("utf-8", errors="replace"))
 
 
-def _error_code(value: object) -> int:
+def error_code(value: object) -> int:
     # Same-platform fixtures use ints ({"error": 19}), the docs show strings ("6"): accept both.
     if isinstance(value, bool):
         raise ResponseProblem(f"error code is not a number: {value!r}")
     if isinstance(value, int):
         return value
     # ASCII digits only: str.isdigit() also accepts "²", which int() then refuses.
-    if isinstance(value, str) and _ASCII_NUMBER.fullmatch(value.strip()):
+    if isinstance(value, str) and ASCII_NUMBER.fullmatch(value.strip()):
         return int(value.strip())
     raise ResponseProblem(f"error code is not a number: {value!r}")
 
 
-class _RepeatedKeys(list[tuple[str, Any]]):
+class RepeatedKeys(list[tuple[str, Any]]):
     """A JSON object that names a key twice, members in order; a plain dict would silently keep
     only the last one, and with it lose a message."""
 
 
-def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any] | _RepeatedKeys:
+def json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any] | RepeatedKeys:
     obj = dict(pairs)
-    return obj if len(obj) == len(pairs) else _RepeatedKeys(pairs)
+    return obj if len(obj) == len(pairs) else RepeatedKeys(pairs)
 
 
 @contextmanager
-def _refusing_bad_json() -> Iterator[None]:
+def refusing_bad_json() -> Iterator[None]:
     """Why a body could not be read as JSON, as a `ResponseProblem`: the one wording every
     endpoint's JSON reader gives for bad UTF-8, deep nesting and malformed JSON."""
     try:
@@ -265,11 +266,11 @@ def _parse_json_exact(body: bytes) -> RawMessages | ApiErrorCode:
     `object_pairs_hook` sees a key named twice, which a plain dict would drop with a message. It
     costs about twice a plain `json.loads`, and no speed trick is kept for it: the answers a day's
     figures depend on take the fast path (see `_parse_json`)."""
-    with _refusing_bad_json():
-        data = json.loads(body.decode("utf-8"), object_pairs_hook=_json_object)
+    with refusing_bad_json():
+        data = json.loads(body.decode("utf-8"), object_pairs_hook=json_object)
     if data is None or data == [] or data == {}:
         return RawMessages.empty()
-    if isinstance(data, _RepeatedKeys):
+    if isinstance(data, RepeatedKeys):
         if any(key == "error" for key, _ in data):
             raise ResponseProblem("object names 'error' more than once")
         # The same message id twice: normalize keeps identical copies once and refuses
@@ -277,22 +278,22 @@ def _parse_json_exact(body: bytes) -> RawMessages | ApiErrorCode:
         return _records_from_json(list(data))
     if not isinstance(data, dict):
         raise ResponseProblem(f"expected a JSON object, got {type(data).__name__}")
-    code = _json_error(data)
+    code = json_error(data)
     if code is not None:
         return RawMessages.empty() if code == EMPTY_DAY_CODE else ApiErrorCode(code)
     return _records_from_json(list(data.items()))
 
 
-def _json_error(data: dict[str, object]) -> int | None:
+def json_error(data: dict[str, object]) -> int | None:
     if "error" in data:
         if len(data) != 1:
             raise ResponseProblem("object has an 'error' key beside other keys")
-        return _error_code(data["error"])
+        return error_code(data["error"])
     # `{"": {"error": N}}` (host without www.) and `{"37061234567": {"error": "6"}}` (phone-keyed).
     if len(data) == 1:
         (value,) = data.values()
         if isinstance(value, dict) and set(value) == {"error"}:
-            return _error_code(value["error"])
+            return error_code(value["error"])
     return None
 
 
@@ -300,7 +301,7 @@ def _records_from_json(members: list[tuple[str, object]]) -> RawMessages:
     ids = [key for key, _ in members]
     records = [rec for _, rec in members]
     for key, rec in zip(ids, records, strict=True):
-        if isinstance(rec, _RepeatedKeys):
+        if isinstance(rec, RepeatedKeys):
             raise ResponseProblem(f"message {key!r} names a field more than once")
         if not isinstance(rec, dict):
             raise ResponseProblem(f"message {key!r} is a {type(rec).__name__}, not an object")
@@ -324,7 +325,7 @@ def _missing_field(ids: list[str], records: list[object]) -> ResponseProblem:
     return ResponseProblem("a message lacks a required field")
 
 
-def _response_root(body: bytes) -> Any:
+def response_root(body: bytes) -> Any:
     """The `<response>` element of an XML answer, parsed by defusedxml (no DTDs, no entities):
     the one way every endpoint's XML is read, so each refuses the same bodies the same way."""
     try:
@@ -339,13 +340,13 @@ def _response_root(body: bytes) -> Any:
 
 
 def _parse_xml(body: bytes) -> RawMessages | ApiErrorCode:
-    root = _response_root(body)
+    root = response_root(body)
     error = root.find("error")
     if error is not None:
         if len(root) != 1:
             # Read as an error, the messages beside it would be dropped (all of them, for 19).
             raise ResponseProblem("XML <response> holds <error> beside other elements")
-        code = _error_code(error.text or "")
+        code = error_code(error.text or "")
         return RawMessages.empty() if code == EMPTY_DAY_CODE else ApiErrorCode(code)
     smses = root.findall("sms")
     if len(smses) != len(root):

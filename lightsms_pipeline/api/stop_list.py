@@ -17,18 +17,18 @@ from typing import Any
 
 from lightsms_pipeline.api.client import LightSMSClient
 from lightsms_pipeline.api.responses import (
-    _ASCII_NUMBER,
+    ASCII_NUMBER,
     EMPTY_DAY_CODE,
     ApiErrorCode,
+    RepeatedKeys,
     ResponseProblem,
-    _error_code,
-    _excerpt,
-    _json_error,
-    _json_object,
-    _looks_like_html,
-    _refusing_bad_json,
-    _RepeatedKeys,
-    _response_root,
+    error_code,
+    excerpt,
+    json_error,
+    json_object,
+    looks_like_html,
+    refusing_bad_json,
+    response_root,
 )
 from lightsms_pipeline.errors import BadRequestError
 
@@ -156,11 +156,11 @@ def parse_add_to_stop(body: bytes) -> str | ApiErrorCode:
     if isinstance(data, ApiErrorCode):
         return data
     if not isinstance(data, dict) or set(data) != {"id"}:
-        raise ResponseProblem(f"add2stop answer is not {{'id': ...}}: {_excerpt(body)}")
+        raise ResponseProblem(f"add2stop answer is not {{'id': ...}}: {excerpt(body)}")
     value = data["id"]
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    if not (isinstance(value, str) and _ASCII_NUMBER.fullmatch(value)):
+    if not (isinstance(value, str) and ASCII_NUMBER.fullmatch(value)):
         raise ResponseProblem(f"add2stop id is not a decimal number: {value!r}")
     return value
 
@@ -171,22 +171,22 @@ def _stop_list_body(body: bytes) -> object:
     if not stripped:
         return None
     if stripped[:1] == b"<":
-        if _looks_like_html(stripped):
+        if looks_like_html(stripped):
             raise ResponseProblem("got an HTML page instead of data", retryable=True)
         return _stop_list_xml(stripped)
-    with _refusing_bad_json():
-        data = json.loads(stripped.decode("utf-8"), object_pairs_hook=_json_object)
-    if isinstance(data, _RepeatedKeys):
+    with refusing_bad_json():
+        data = json.loads(stripped.decode("utf-8"), object_pairs_hook=json_object)
+    if isinstance(data, RepeatedKeys):
         raise ResponseProblem("object names a key more than once")
     if isinstance(data, dict):
-        code = _json_error(data)
+        code = json_error(data)
         if code is not None:
             return ApiErrorCode(code)
     return data
 
 
 def _stop_list_xml(body: bytes) -> dict[str, str] | ApiErrorCode:
-    root = _response_root(body)
+    root = response_root(body)
     children: dict[str, str] = {}
     for child in root:
         if child.tag in children or len(child):
@@ -195,7 +195,7 @@ def _stop_list_xml(body: bytes) -> dict[str, str] | ApiErrorCode:
     if "error" in children:
         if len(children) != 1:
             raise ResponseProblem("XML <response> holds <error> beside other elements")
-        return ApiErrorCode(_error_code(children["error"]))
+        return ApiErrorCode(error_code(children["error"]))
     return children
 
 
