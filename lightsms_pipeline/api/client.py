@@ -33,6 +33,7 @@ from tenacity.stop import stop_base
 
 from lightsms_pipeline.api.responses import ApiErrorCode, RawMessages, ResponseProblem, parse_body
 from lightsms_pipeline.api.signing import sign
+from lightsms_pipeline.api.windows import Window, split
 from lightsms_pipeline.contract import API_DATETIME_FORMAT
 from lightsms_pipeline.errors import (
     AUTH_ERROR_CODES,
@@ -44,7 +45,6 @@ from lightsms_pipeline.errors import (
     UnavailableError,
     describe_code,
 )
-from lightsms_pipeline.ingest.windows import Window, split
 
 log = logging.getLogger(__name__)
 

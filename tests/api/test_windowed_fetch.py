@@ -19,9 +19,9 @@ from conftest import API_KEY, FAST_RETRY, LOGIN
 from reliability.partition_files import compare, expected_rows, part_path
 
 from lightsms_pipeline.api.client import LightSMSClient, WindowPolicy
+from lightsms_pipeline.api.windows import Window, split
 from lightsms_pipeline.errors import UnavailableError
 from lightsms_pipeline.ingest.engine import IngestOptions, ingest_days
-from lightsms_pipeline.ingest.windows import Window, split
 from lightsms_pipeline.simulator.faults import FaultKind, FaultPlan
 from lightsms_pipeline.simulator.server import SimulatorServer
 from lightsms_pipeline.simulator.traffic import Traffic
