@@ -115,44 +115,12 @@ def to_incoming_table(
         ],
         schema=schema,
     )
-    ascending = _ids_ascending(raw.id_sms)  # every id greater than the one before: none repeat
-    if not (ascending and _in_key_order(table)):  # the API lists messages by id: mostly in order
-        order = sort_key_indices(table)
-        if not _is_identity(order):
-            table = table.take(order)
-    if ascending:
-        return table
+    table = table.take(sort_key_indices(table))
     return _drop_duplicate_ids(table, endpoint=endpoint, window=window)
 
 
-def _in_key_order(table: pa.Table) -> bool:
-    """Whether rows whose ids ascend (`_ids_ascending`) are already in `sort_key_indices` order:
-    times never falling and no id with a leading zero (without one, the sort's id keys are the
-    (length, digits) that `_ids_ascending` compared). Two comparisons instead of a sort."""
-    times, ids = table["received_at"], table["id_sms"]
-    if pc.any(pc.starts_with(ids, "0")).as_py():
-        return False
-    return table.num_rows < 2 or bool(pc.all(pc.less_equal(times[:-1], times[1:])).as_py())
-
-
-def _is_identity(order: pa.Array) -> bool:
-    """Whether a permutation of 0..n-1 leaves every row where it is (i.e. only ever rises)."""
-    return len(order) < 2 or bool(pc.all(pc.less(order[:-1], order[1:])).as_py())
-
-
-def _ids_ascending(ids: pa.StringArray) -> bool:
-    """Whether each id is a greater number than the one before it, compared as (length,
-    digits) like `sort_key_indices` (ids are decimal digits, checked by `responses`)."""
-    if len(ids) < 2:
-        return True
-    lengths = pc.utf8_length(ids)
-    before_len, after_len = lengths[:-1], lengths[1:]
-    longer = pc.less(before_len, after_len)
-    same_and_greater = pc.and_(pc.equal(before_len, after_len), pc.less(ids[:-1], ids[1:]))
-    return bool(pc.all(pc.or_(longer, same_and_greater)).as_py())
-
-
 def _drop_duplicate_ids(table: pa.Table, *, endpoint: str, window: str) -> pa.Table:
+    """`table` (sorted) with each repeated id kept once; refused if two copies differ."""
     if pc.count_distinct(table["id_sms"]).as_py() == table.num_rows:
         return table
     content = ["id_sms", "received_at", "sender", "phone", "prefix", "text"]
