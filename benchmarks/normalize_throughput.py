@@ -74,7 +74,7 @@ def exact_reader_only(enabled: bool = True) -> Iterator[None]:
 def _measure_once(body: bytes, root: str) -> dict[str, list[float]]:
     """(wall, cpu) seconds of each stage for one pass over the body."""
     from lightsms_pipeline.api.responses import RawMessages, parse_body
-    from lightsms_pipeline.ingest.engine import UNIQUE_COLUMNS, UNPRUNED_COLUMNS
+    from lightsms_pipeline.ingest.engine import UNIQUE_COLUMNS
     from lightsms_pipeline.normalize.incoming import to_incoming_table
     from lightsms_pipeline.storage.parquet import Dataset
 
@@ -97,9 +97,7 @@ def _measure_once(body: bytes, root: str) -> dict[str, list[float]]:
         fetched_at=fetched_at,
     )
     t2 = clock()
-    dataset.write_partition(
-        "incoming_messages", DAY, table, unique_columns=UNIQUE_COLUMNS, without_statistics=UNPRUNED_COLUMNS
-    )
+    dataset.write_partition("incoming_messages", DAY, table, unique_columns=UNIQUE_COLUMNS)
     t3 = clock()
     for name, (a, b) in zip(STAGES, ((t0, t1), (t1, t2), (t2, t3)), strict=True):
         stages[name] = [b[0] - a[0], b[1] - a[1]]

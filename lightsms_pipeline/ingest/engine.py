@@ -35,11 +35,9 @@ from lightsms_pipeline.storage.parquet import Dataset
 log = logging.getLogger(__name__)
 
 RUN_ID_KEY = "lightsms.run_id"
-# Columns of `incoming_messages` whose values (nearly) never repeat within a day.
+# Columns of `incoming_messages` whose values (nearly) never repeat within a day: no dictionary
+# (a smaller file, see `Dataset.write_parquet`).
 UNIQUE_COLUMNS = ("id_sms", "received_at")
-# Columns of `incoming_messages` whose min and max in a day's file would prune no file from a
-# query (a day's senders and texts span nearly every value): no statistics are written for them.
-UNPRUNED_COLUMNS = ("sender", "sender_e164", "phone", "prefix", "text")
 
 
 @dataclass(frozen=True)
@@ -224,9 +222,7 @@ def write_day(dataset: Dataset, day: date, table: pa.Table, options: IngestOptio
         table = pseudonymize_senders(table, options.sender_hash_salt)
     if options.run_id:
         table = table.replace_schema_metadata({RUN_ID_KEY: options.run_id})
-    path = dataset.write_partition(
-        INCOMING, day, table, unique_columns=UNIQUE_COLUMNS, without_statistics=UNPRUNED_COLUMNS
-    )
+    path = dataset.write_partition(INCOMING, day, table, unique_columns=UNIQUE_COLUMNS)
     return _result(day, table, path, options)
 
 

@@ -6,9 +6,8 @@ Text is never touched: the `text` column is the very string the API sent. Only d
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -21,18 +20,7 @@ from lightsms_pipeline.normalize.schema import incoming_schema
 # keeps the UTC instant of a local time inside that span too.
 EARLIEST_LOCAL = datetime(1, 1, 2)
 LATEST_LOCAL = datetime(9999, 12, 30, 23, 59, 59)
-_DATE_WIDTH = len("YYYY-MM-DD HH:MM:SS")
-# Dates read at once: numpy's temporaries (a dozen arrays of this many int64) stay a few MB, not
-# hundreds on a million-message day.
-_DATE_CHUNK = 1 << 16
-_SEPARATORS_AT = [4, 7, 10, 13, 16]
-_SEPARATORS = np.frombuffer(b"-- ::", dtype=np.uint8)[:, np.newaxis]
-_DIGITS_AT = [i for i in range(_DATE_WIDTH) if i not in _SEPARATORS_AT]
-# Where each field's digits start, and how many: year, month, day, hour, minute, second.
-_FIELDS = [(0, 4), (5, 2), (8, 2), (11, 2), (14, 2), (17, 2)]
-_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
-_EPOCH = datetime(1970, 1, 1)
-_LOW, _HIGH = ((t - _EPOCH) // timedelta(seconds=1) for t in (EARLIEST_LOCAL, LATEST_LOCAL))
+DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 def parse_local_times(dates: pa.StringArray, timezone: str, *, endpoint: str, window: str) -> pa.Array:
@@ -41,10 +29,11 @@ def parse_local_times(dates: pa.StringArray, timezone: str, *, endpoint: str, wi
     The API's `date` has no offset (docs/rules.md §7): the repeated autumn hour is
     read as its first occurrence, a time in the spring gap moves forward to the gap's end.
     """
-    naive = _naive_times(dates)
-    if naive is None:
+    naive, valid = _read_dates(dates)
+    if len(dates) and not pc.all(valid).as_py():
+        first_bad = dates[pc.index(valid, False).as_py()].as_py()
         raise MalformedResponseError(
-            f"message date {_first_bad_date(dates)!r} is not a valid YYYY-MM-DD HH:MM:SS time",
+            f"message date {first_bad!r} is not a valid YYYY-MM-DD HH:MM:SS time",
             endpoint=endpoint,
             window=window,
         )
@@ -54,84 +43,27 @@ def parse_local_times(dates: pa.StringArray, timezone: str, *, endpoint: str, wi
 def _naive_times(dates: pa.StringArray) -> pa.TimestampArray | None:
     """The local times `dates` name, as naive microsecond timestamps; None if any is no real
     `YYYY-MM-DD HH:MM:SS` time from `EARLIEST_LOCAL` to `LATEST_LOCAL`."""
-    if not len(dates):
-        return pa.array([], pa.timestamp("us"))  # type: ignore[return-value]
-    if dates.null_count or not pc.all(pc.equal(pc.binary_length(dates), _DATE_WIDTH)).as_py():
-        return None
-    micros = np.empty(len(dates), dtype=np.int64)
-    for start in range(0, len(dates), _DATE_CHUNK):
-        valid, seconds = _read_fixed_width(dates.slice(start, _DATE_CHUNK))  # type: ignore[arg-type]
-        if not valid.all():
-            return None
-        np.multiply(seconds, 1_000_000, out=micros[start : start + len(seconds)])
-    return pa.array(micros, pa.timestamp("us"))  # type: ignore[return-value]
+    naive, valid = _read_dates(dates)
+    return naive if not len(dates) or pc.all(valid).as_py() else None
 
 
-def _read_fixed_width(dates: pa.StringArray) -> tuple[np.ndarray, np.ndarray]:
-    """Which of `dates` (none null, each 19 bytes) name a real time in range, and the seconds
-    since 1970-01-01 each names (meaningless where not valid).
+def _read_dates(dates: pa.StringArray) -> tuple[pa.TimestampArray, pa.BooleanArray]:
+    """Each of `dates` read as a naive microsecond time, and whether it names a real time from
+    `EARLIEST_LOCAL` to `LATEST_LOCAL` in exactly the `YYYY-MM-DD HH:MM:SS` shape (never null).
 
-    Read as a byte matrix with numpy: about a fifth of the time of Arrow's regex check,
-    `strptime` and day read-back together, which were a warm day's largest cost after the JSON
-    reader (benchmarks/normalize_throughput.py). ASCII digits at the digit places and `-- ::`
-    between them, each field in its range, the day in its month (leap years by the Gregorian
-    rule, as datetime counts them). tests/test_normalize_dates.py holds it to
-    `datetime.strptime` on generated strings.
+    Arrow's `strptime` is lenient (02-30 becomes 03-01, 23:59:60 the next day, a one-digit hour
+    or a leading space pass): only a time that prints back as the very text received is the time
+    it names, and in that shape. Printed by Arrow's cast to string, which writes a whole-second
+    time in 0000-9999 as exactly `YYYY-MM-DD HH:MM:SS` (years zero-padded), in a twentieth of
+    `pc.strftime`'s time. tests/normalize/test_normalize_dates.py holds this to `datetime.strptime`.
     """
-    n = len(dates)
-    # Each value 19 bytes: the values buffer holds them back to back from the first offset.
-    first = int(np.frombuffer(dates.buffers()[1], dtype=np.int32, count=1, offset=4 * dates.offset)[0])
-    chars = np.frombuffer(dates.buffers()[2], dtype=np.uint8, count=_DATE_WIDTH * n, offset=first)
-    # One row per character place, each contiguous: numpy's fastest shape for the sums below.
-    places = np.ascontiguousarray(chars.reshape(n, _DATE_WIDTH).T)
-    digits = places - np.uint8(ord("0"))  # a byte below "0" wraps past 9
-    year, month, day, hour, minute, second = (_number(digits, at, width) for at, width in _FIELDS)
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    month_days = _DAYS_IN_MONTH[np.minimum(month, 12)] + ((month == 2) & leap)
-    seconds = _days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second
-    valid = (
-        (digits[_DIGITS_AT] <= 9).all(axis=0)
-        & (places[_SEPARATORS_AT] == _SEPARATORS).all(axis=0)
-        & (month >= 1)
-        & (month <= 12)
-        & (day >= 1)
-        & (day <= month_days)
-        & (hour <= 23)
-        & (minute <= 59)
-        & (second <= 59)
-        & (seconds >= _LOW)
-        & (seconds <= _HIGH)
+    naive = pc.strptime(dates, format=DATE_FORMAT, unit="s", error_is_null=True)
+    low, high = (pa.scalar(t, naive.type) for t in (EARLIEST_LOCAL, LATEST_LOCAL))
+    valid = pc.and_kleene(
+        pc.equal(naive.cast(pa.string()), dates),
+        pc.and_kleene(pc.greater_equal(naive, low), pc.less_equal(naive, high)),
     )
-    return valid, seconds
-
-
-def _number(digits: np.ndarray, at: int, width: int) -> np.ndarray:
-    """The decimal numbers written in rows `at` to `at + width` of a matrix of digit places."""
-    value = digits[at].astype(np.int64)
-    for place in range(at + 1, at + width):
-        value = value * 10 + digits[place]
-    return value  # type: ignore[no-any-return]
-
-
-def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
-    """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's `days_from_civil`)."""
-    y = year - (month <= 2)
-    era = y // 400  # y is 0 in January and February of year 1: floor division holds there too
-    year_of_era = y - era * 400
-    day_of_year = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
-    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
-    return era * 146_097 + day_of_era - 719_468  # type: ignore[no-any-return]
-
-
-def _first_bad_date(dates: pa.StringArray) -> str | None:
-    """The first of `dates` that `_naive_times` refuses, for the error message."""
-    wide = pc.fill_null(pc.equal(pc.binary_length(dates), _DATE_WIDTH), False)
-    good = np.zeros(len(dates), dtype=bool)
-    at = np.flatnonzero(wide.to_numpy(zero_copy_only=False))
-    if len(at):
-        good[at] = _read_fixed_width(dates.filter(wide))[0]  # type: ignore[arg-type]
-    bad = np.flatnonzero(~good)
-    return dates[int(bad[0])].as_py() if len(bad) else None
+    return naive.cast(pa.timestamp("us")), pc.fill_null(valid, False)  # type: ignore[return-value]
 
 
 def sort_key_indices(table: pa.Table) -> pa.Array:
@@ -183,44 +115,12 @@ def to_incoming_table(
         ],
         schema=schema,
     )
-    ascending = _ids_ascending(raw.id_sms)  # every id greater than the one before: none repeat
-    if not (ascending and _in_key_order(table)):  # the API lists messages by id: mostly in order
-        order = sort_key_indices(table)
-        if not _is_identity(order):
-            table = table.take(order)
-    if ascending:
-        return table
+    table = table.take(sort_key_indices(table))
     return _drop_duplicate_ids(table, endpoint=endpoint, window=window)
 
 
-def _in_key_order(table: pa.Table) -> bool:
-    """Whether rows whose ids ascend (`_ids_ascending`) are already in `sort_key_indices` order:
-    times never falling and no id with a leading zero (without one, the sort's id keys are the
-    (length, digits) that `_ids_ascending` compared). Two comparisons instead of a sort."""
-    times, ids = table["received_at"], table["id_sms"]
-    if pc.any(pc.starts_with(ids, "0")).as_py():
-        return False
-    return table.num_rows < 2 or bool(pc.all(pc.less_equal(times[:-1], times[1:])).as_py())
-
-
-def _is_identity(order: pa.Array) -> bool:
-    """Whether a permutation of 0..n-1 leaves every row where it is (i.e. only ever rises)."""
-    return len(order) < 2 or bool(pc.all(pc.less(order[:-1], order[1:])).as_py())
-
-
-def _ids_ascending(ids: pa.StringArray) -> bool:
-    """Whether each id is a greater number than the one before it, compared as (length,
-    digits) like `sort_key_indices` (ids are decimal digits, checked by `responses`)."""
-    if len(ids) < 2:
-        return True
-    lengths = pc.utf8_length(ids)
-    before_len, after_len = lengths[:-1], lengths[1:]
-    longer = pc.less(before_len, after_len)
-    same_and_greater = pc.and_(pc.equal(before_len, after_len), pc.less(ids[:-1], ids[1:]))
-    return bool(pc.all(pc.or_(longer, same_and_greater)).as_py())
-
-
 def _drop_duplicate_ids(table: pa.Table, *, endpoint: str, window: str) -> pa.Table:
+    """`table` (sorted) with each repeated id kept once; refused if two copies differ."""
     if pc.count_distinct(table["id_sms"]).as_py() == table.num_rows:
         return table
     content = ["id_sms", "received_at", "sender", "phone", "prefix", "text"]

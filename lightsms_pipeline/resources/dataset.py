@@ -14,7 +14,8 @@ class ParquetDatasetResource(ConfigurableResource):  # type: ignore[type-arg]
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         """Every asset of ours uses this resource, so a process that sets it up runs our assets:
-        it exits without CPython's last garbage collection (process_exit.py, a second sooner)."""
+        it exits without CPython's last garbage collection (process_exit.py: half a second of a
+        3.6 s one-day run)."""
         skip_final_garbage_collection()
 
     def get_dataset(self) -> Dataset:

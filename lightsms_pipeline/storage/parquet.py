@@ -61,40 +61,20 @@ class Dataset:
     # --- writes ----------------------------------------------------------------------------------
 
     def write_partition(
-        self,
-        asset: str,
-        day: date | str,
-        table: pa.Table,
-        *,
-        unique_columns: Sequence[str] = (),
-        without_statistics: Sequence[str] = (),
+        self, asset: str, day: date | str, table: pa.Table, *, unique_columns: Sequence[str] = ()
     ) -> str:
         path = self.partition_path(asset, day)
-        self.write_parquet(path, table, unique_columns=unique_columns, without_statistics=without_statistics)
+        self.write_parquet(path, table, unique_columns=unique_columns)
         return path
 
-    def write_parquet(
-        self,
-        path: str,
-        table: pa.Table,
-        *,
-        unique_columns: Sequence[str] = (),
-        without_statistics: Sequence[str] = (),
-    ) -> None:
-        """`unique_columns` hold a different value in (nearly) every row: a dictionary page of
-        them only costs time (a fifth of a 50,000-message day's write) and bytes.
-        `without_statistics` are columns whose min and max would prune no file (a day's senders
-        or texts span nearly the whole range): writing them costs a sixth of that write."""
+    def write_parquet(self, path: str, table: pa.Table, *, unique_columns: Sequence[str] = ()) -> None:
+        """`unique_columns` hold a different value in (nearly) every row: written without a
+        dictionary, for a smaller file, not for speed. A day of `incoming_messages` is 8% smaller
+        at 500 messages, 32% at 50,000 and 7% at a million (zstd either way); with or without it,
+        the million-message day's time is the same (same-run A/B, within 1% of CPU)."""
         buffer = io.BytesIO()
-        dictionary: bool | list[str] = [c for c in table.column_names if c not in unique_columns]
-        statistics: bool | list[str] = [c for c in table.column_names if c not in without_statistics]
-        pq.write_table(
-            table,
-            buffer,
-            compression="zstd",
-            use_dictionary=dictionary if unique_columns else True,
-            write_statistics=statistics if without_statistics else True,
-        )
+        dictionary = [c for c in table.column_names if c not in unique_columns]
+        pq.write_table(table, buffer, compression="zstd", use_dictionary=dictionary)
         self.write_bytes(path, buffer.getvalue())
 
     def write_bytes(self, path: str, data: bytes) -> None:

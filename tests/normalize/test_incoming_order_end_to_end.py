@@ -18,9 +18,9 @@ def message(id_sms: str, time: str) -> SimMessage:
 
 
 def test_ids_with_leading_zeros_in_one_second_land_in_integer_order(pipeline, data_dir, simulator):
-    # Listed as the API lists ids, ascending as (length, digits): "7" < "9" < "007" < "010". That
-    # is the order `to_incoming_table` may keep without sorting, unless an id has a leading zero;
-    # here 007 (= 7) belongs before 9, and after "7", the same integer spelled shorter.
+    # Listed as the API lists ids, ascending as (length, digits): "7" < "9" < "007" < "010". An
+    # id with a leading zero moves: 007 (= 7) belongs before 9, and after "7", the same integer
+    # spelled shorter.
     simulator.traffic = OneDayTraffic(
         JAN_15,
         [

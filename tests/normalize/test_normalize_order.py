@@ -33,8 +33,8 @@ def test_equal_integers_keep_the_shorter_spelling_first() -> None:
 
 
 def test_leading_zeros_are_sorted_even_when_ids_arrive_ascending_by_length() -> None:
-    # "9" then "007" ascend as (length, digits), which is what lets `to_incoming_table` skip its
-    # sort; the leading zero must still send the rows through it, since 007 is less than 9.
+    # "9" then "007" ascend as (length, digits), the order the API lists ids in; the leading zero
+    # must still move 007 before 9, since 007 is less than 9.
     assert day_order(["5", "9", "007", "010"]) == ["5", "007", "9", "010"]
 
 
