@@ -300,6 +300,25 @@ def dagster_command(days: list[date], dagster: str | None = None) -> list[str]:
     return command
 
 
+# The same `dagster` command with gc.freeze at exit turned off (resources/process_exit.py): the
+# A/B that keeps that mechanism. The dataset resource calls it through its module's global name.
+WITHOUT_FREEZE = (
+    "import runpy, sys; import lightsms_pipeline.resources.dataset as d; "
+    "d.skip_final_garbage_collection = lambda: None; "
+    "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+)
+TARGET_KEEP_RATIO = 1.15  # issue 20: a speed mechanism stays only where it buys 15%
+
+
+def run_one_day(account: Account, day: date, workdir: Path, env: dict[str, str], *, freeze: bool) -> Run:
+    """The daily run a user watches: one day with its messages, start-up included; with or
+    without gc.freeze at exit."""
+    command = dagster_command([day])
+    if not freeze:
+        command = [sys.executable, "-c", WITHOUT_FREEZE, *command]
+    return _measured(account, command, workdir, env)
+
+
 def run_pipeline(
     account: Account,
     days: list[date],
@@ -446,6 +465,12 @@ def run(quick: bool, baseline_days: int | None, log: Any = print, against: str |
         bookkeeping = dagster_home(workdir, name="dagster_home_bookkeeping")
         empty_home = empty_dagster_home(workdir)
         postgres = production_instance(workdir, db) if not isinstance(db, str) else None
+        # The same deployment asking for one day a request: the A/B that keeps day spans.
+        day_by_day = (
+            {**production_instance(workdir, db, name="postgres_day_by_day"), "LIGHTSMS_DAYS_PER_REQUEST": "1"}
+            if not isinstance(db, str)
+            else None
+        )
         # The old revision's own instances: its deploy/ files, a home and a database of its own.
         old_local: dict[str, str] = {}
         old_postgres: dict[str, str] | None = None
@@ -461,8 +486,9 @@ def run(quick: bool, baseline_days: int | None, log: Any = print, against: str |
             run_pipeline(empty, days[:1], workdir, instance_env=local)
             run_pipeline(empty, days[:1], workdir, instance_env=bookkeeping)
             run_pipeline(empty, days[:1], workdir, instance_env=empty_home)
-            if postgres:
+            if postgres and day_by_day:
                 run_pipeline(empty, days[:1], workdir, instance_env=postgres)
+                run_pipeline(empty, days[:1], workdir, instance_env=day_by_day)
             if revision:
                 run_pipeline(empty, days[:1], workdir, instance_env=old_local, revision=revision)
                 if old_postgres:
@@ -496,10 +522,16 @@ def run(quick: bool, baseline_days: int | None, log: Any = print, against: str |
                 )
                 new_and_old("pipeline", local, old_local, n)
                 runs["empty_home"].append(run_pipeline(account, days, workdir, instance_env=empty_home))
-                if postgres:
+                if postgres and day_by_day:
                     new_and_old("postgres", postgres, old_postgres, n)
+                    runs["postgres_day_by_day"].append(
+                        run_pipeline(account, days, workdir, instance_env=day_by_day)
+                    )
                 runs["ingest"].append(run_child(account, "ingest", days, workdir))
                 runs["floor"].append(run_child(account, "floor", days, workdir))
+                for freeze in (True, False) if n % 2 == 0 else (False, True):
+                    key = "one_day" if freeze else "one_day_no_freeze"
+                    runs[key].append(run_one_day(account, days[-1], workdir, bookkeeping, freeze=freeze))
             log(f"backfill: baseline over {len(base_days)} days, one after the other (~0.2 s a day)")
             runs["baseline"].append(run_child(account, "baseline", base_days, workdir))
     expected = {
@@ -512,7 +544,10 @@ def run(quick: bool, baseline_days: int | None, log: Any = print, against: str |
     return table
 
 
-_REPEATED = ("pipeline", "old_pipeline", "empty_home", "postgres", "old_postgres", "ingest", "floor")
+_REPEATED = (
+    "pipeline", "old_pipeline", "empty_home", "postgres", "old_postgres", "ingest", "floor",
+    "one_day", "one_day_no_freeze", "postgres_day_by_day",
+)  # fmt: skip
 
 
 def _table(
@@ -568,6 +603,8 @@ def _table(
             + (f" ({settings})" if settings else ""),
             "postgres",
         )
+    if runs["postgres_day_by_day"]:
+        add("the same on PostgreSQL, one day a request (LIGHTSMS_DAYS_PER_REQUEST=1)", "postgres_day_by_day")
     if revision and runs["old_postgres"]:
         old_settings = ", ".join(
             f"{k}={v}" for k, v in deployment_dagster_settings(revision.tree / "deploy").items()
@@ -582,6 +619,8 @@ def _table(
     add("Dagster start-up alone: the same command for 1 empty day, no added latency", "startup")
     add(f"Dagster start-up + bookkeeping of {len(days)} empty partitions, no added latency", "empty_range")
     add("the same on an empty DAGSTER_HOME (Dagster's defaults)", "empty_range_default")
+    add("one day with its messages (the daily run), start-up included, local instance", "one_day")
+    add("the same without gc.freeze at exit (resources/process_exit.py)", "one_day_no_freeze")
     ratio(
         "baseline / pipeline" + (" (extrapolated baseline)" if extrapolated else ""),
         baseline / pipeline,
@@ -596,6 +635,22 @@ def _table(
             f">= {TARGET_POSTGRES_RATIO:g}",
             baseline / on_postgres >= TARGET_POSTGRES_RATIO,
         )
+    if runs["postgres_day_by_day"]:
+        spans_ratio = median(seconds("postgres_day_by_day")) / median(seconds("postgres"))
+        ratio(
+            f"PostgreSQL: one day a request / {deployment_days_per_request()} days a request "
+            "(what keeps day spans)",
+            spans_ratio,
+            f">= {TARGET_KEEP_RATIO:g}",
+            spans_ratio >= TARGET_KEEP_RATIO,
+        )
+    freeze_ratio = median(seconds("one_day_no_freeze")) / median(seconds("one_day"))
+    ratio(
+        "one-day run: without / with gc.freeze at exit (what keeps process_exit.py)",
+        freeze_ratio,
+        f">= {TARGET_KEEP_RATIO:g}",
+        freeze_ratio >= TARGET_KEEP_RATIO,
+    )
     if revision:
         by_run: list[str] = []
         for key, instance in (("pipeline", "the local instance"), ("postgres", "PostgreSQL")):
