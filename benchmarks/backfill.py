@@ -300,7 +300,23 @@ def dagster_command(days: list[date], dagster: str | None = None) -> list[str]:
     return command
 
 
+# The same `dagster` command with gc.freeze at exit turned off (resources/process_exit.py): the
+# A/B that keeps that mechanism. The dataset resource calls it through its module's global name.
+WITHOUT_FREEZE = (
+    "import runpy, sys; import lightsms_pipeline.resources.dataset as d; "
+    "d.skip_final_garbage_collection = lambda: None; "
+    "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+)
 TARGET_KEEP_RATIO = 1.15  # issue 20: a speed mechanism stays only where it buys 15%
+
+
+def run_one_day(account: Account, day: date, workdir: Path, env: dict[str, str], *, freeze: bool) -> Run:
+    """The daily run a user watches: one day with its messages, start-up included; with or
+    without gc.freeze at exit."""
+    command = dagster_command([day])
+    if not freeze:
+        command = [sys.executable, "-c", WITHOUT_FREEZE, *command]
+    return _measured(account, command, workdir, env)
 
 
 def run_pipeline(
@@ -513,11 +529,15 @@ def run(quick: bool, baseline_days: int | None, log: Any = print, against: str |
                     )
                 runs["ingest"].append(run_child(account, "ingest", days, workdir))
                 runs["floor"].append(run_child(account, "floor", days, workdir))
+                for freeze in (True, False) if n % 2 == 0 else (False, True):
+                    key = "one_day" if freeze else "one_day_no_freeze"
+                    runs[key].append(run_one_day(account, days[-1], workdir, bookkeeping, freeze=freeze))
             log(f"backfill: baseline over {len(base_days)} days, one after the other (~0.2 s a day)")
             runs["baseline"].append(run_child(account, "baseline", base_days, workdir))
     expected = {
         "all": _expected_rows(sizes.per_day, days),
         "baseline": _expected_rows(sizes.per_day, base_days),
+        "one_day": _expected_rows(sizes.per_day, days[-1:]),
     }
     table = _table(sizes, days, base_days, expected, runs, revision)
     if isinstance(db, str):
@@ -527,7 +547,7 @@ def run(quick: bool, baseline_days: int | None, log: Any = print, against: str |
 
 _REPEATED = (
     "pipeline", "old_pipeline", "empty_home", "postgres", "old_postgres", "ingest", "floor",
-    "postgres_day_by_day",
+    "one_day", "one_day_no_freeze", "postgres_day_by_day",
 )  # fmt: skip
 
 
@@ -600,6 +620,8 @@ def _table(
     add("Dagster start-up alone: the same command for 1 empty day, no added latency", "startup")
     add(f"Dagster start-up + bookkeeping of {len(days)} empty partitions, no added latency", "empty_range")
     add("the same on an empty DAGSTER_HOME (Dagster's defaults)", "empty_range_default")
+    add("one day with its messages (the daily run), start-up included, local instance", "one_day")
+    add("the same without gc.freeze at exit (resources/process_exit.py)", "one_day_no_freeze")
     ratio(
         "baseline / pipeline" + (" (extrapolated baseline)" if extrapolated else ""),
         baseline / pipeline,
@@ -623,6 +645,13 @@ def _table(
             f">= {TARGET_KEEP_RATIO:g}",
             spans_ratio >= TARGET_KEEP_RATIO,
         )
+    freeze_ratio = median(seconds("one_day_no_freeze")) / median(seconds("one_day"))
+    ratio(
+        "one-day run: without / with gc.freeze at exit (what keeps process_exit.py)",
+        freeze_ratio,
+        f">= {TARGET_KEEP_RATIO:g}",
+        freeze_ratio >= TARGET_KEEP_RATIO,
+    )
     if revision:
         by_run: list[str] = []
         for key, instance in (("pipeline", "the local instance"), ("postgres", "PostgreSQL")):
@@ -655,11 +684,16 @@ def _table(
     ratio("(pipeline − Dagster start-up) / floor", (pipeline - startup) / floor)
     ratio("ingest_days / floor: the pipeline's own code over the floor", median(seconds("ingest")) / floor)
 
+    def expected_rows(key: str) -> int:
+        return expected[
+            "baseline" if key == "baseline" else "one_day" if key.startswith("one_day") else "all"
+        ]
+
     wrong = [
         f"{key}: {r.rows:,}"
         for key in (*_REPEATED, "baseline")
         for r in runs.get(key, [])
-        if r.rows != expected["baseline" if key == "baseline" else "all"]
+        if r.rows != expected_rows(key)
     ]
     if wrong:
         table.notes.append(f"**rows differ from the simulator's {expected['all']:,}**: {', '.join(wrong)}")
