@@ -40,13 +40,6 @@ def parse_local_times(dates: pa.StringArray, timezone: str, *, endpoint: str, wi
     return pc.assume_timezone(naive, timezone=timezone, ambiguous="earliest", nonexistent="latest")
 
 
-def _naive_times(dates: pa.StringArray) -> pa.TimestampArray | None:
-    """The local times `dates` name, as naive microsecond timestamps; None if any is no real
-    `YYYY-MM-DD HH:MM:SS` time from `EARLIEST_LOCAL` to `LATEST_LOCAL`."""
-    naive, valid = _read_dates(dates)
-    return naive if not len(dates) or pc.all(valid).as_py() else None
-
-
 def _read_dates(dates: pa.StringArray) -> tuple[pa.TimestampArray, pa.BooleanArray]:
     """Each of `dates` read as a naive microsecond time, and whether it names a real time from
     `EARLIEST_LOCAL` to `LATEST_LOCAL` in exactly the `YYYY-MM-DD HH:MM:SS` shape (never null).

@@ -12,15 +12,23 @@ import re
 from datetime import datetime
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lightsms_pipeline.errors import MalformedResponseError
-from lightsms_pipeline.normalize.incoming import EARLIEST_LOCAL, LATEST_LOCAL, _naive_times, parse_local_times
+from lightsms_pipeline.normalize.incoming import EARLIEST_LOCAL, LATEST_LOCAL, _read_dates, parse_local_times
 
 SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 PROPERTY = settings(max_examples=400, deadline=None)
+
+
+def _naive_times(dates: pa.StringArray) -> pa.TimestampArray | None:
+    """The naive times `parse_local_times` would localize, or None where it would refuse the
+    column (any date not a real `YYYY-MM-DD HH:MM:SS` time in range)."""
+    naive, valid = _read_dates(dates)
+    return naive if not len(dates) or pc.all(valid).as_py() else None
 
 
 def oracle(text: str | None) -> datetime | None:
