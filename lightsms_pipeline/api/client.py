@@ -323,17 +323,14 @@ class LightSMSClient:
         attempts: int | None = None,
         split_after: int | None = None,
     ) -> RawMessages:
-        url = f"{self.base_url}/external/get/{INCOMING_ENDPOINT}"
-
         def attempt() -> RawMessages:
-            result = self._signed_incoming(url, dates, window)
-            if isinstance(result, ApiErrorCode) and result.code == STALE_TIMESTAMP_CODE:
-                # Error 6 is also what an expired timestamp gets: realign the clock, try once more.
-                self.server_time_offset(refresh=True)
-                result = self._signed_incoming(url, dates, window)
-            if isinstance(result, ApiErrorCode):
-                raise self._api_error(result.code, window)
-            return result
+            return self.signed_call(
+                INCOMING_ENDPOINT,
+                dates,
+                window,
+                lambda body: parse_body(body, self.response_format),
+                max_bytes=self.window.max_bytes,
+            )
 
         return self._with_retries(
             attempt,
@@ -343,22 +340,6 @@ class LightSMSClient:
             attempts=attempts,
             split_after=split_after,
         )
-
-    def _signed_incoming(self, url: str, dates: dict[str, str], window: str) -> RawMessages | ApiErrorCode:
-        params = {
-            **dates,
-            "login": self.login,
-            "return": self.response_format,
-            "timestamp": str(self.server_timestamp()),
-        }
-        params["signature"] = sign(params, self._api_key)
-        resp = self._get(url, params, INCOMING_ENDPOINT, window, max_bytes=self.window.max_bytes)
-        try:
-            return parse_body(resp.content, self.response_format)
-        except ResponseProblem as exc:
-            if exc.retryable:
-                raise _Malformed(str(exc)) from None
-            raise MalformedResponseError(str(exc), endpoint=INCOMING_ENDPOINT, window=window) from None
 
     def _api_error(self, code: int, window: str, endpoint: str = INCOMING_ENDPOINT) -> ApiError:
         meaning = describe_code(code)
@@ -482,7 +463,7 @@ class LightSMSClient:
                 window=window,
             ) from None
 
-    # --- any other signed endpoint (the stop list's: stop_list.py) ----------------------------
+    # --- one signed request, to incoming.php or the stop list's endpoints (stop_list.py) -----
 
     def signed_call(
         self,
@@ -490,24 +471,28 @@ class LightSMSClient:
         params: Mapping[str, str],
         where: str,
         parse: Callable[[bytes], _T | ApiErrorCode],
+        *,
+        max_bytes: int | None = None,
     ) -> _T:
         """One signed request to `endpoint` with `params`, its body read by `parse`; `where` names
-        the request in errors and logs. Not retried: it is one attempt, for `retried`.
+        the request in errors and logs; a body over `max_bytes` is not read (`WindowPolicy`). Not
+        retried: it is one attempt, for `retried`.
 
-        Error 6 refuses the request (nothing was done): the clock is realigned and the request
-        made once more. Any other error code raises its typed error.
+        Error 6 refuses the request (nothing was done), and is also what an expired timestamp
+        gets: the clock is realigned and the request made once more. Any other error code raises
+        its typed error.
         """
         url = f"{self.base_url}/external/get/{endpoint}"
 
         def signed() -> _T | ApiErrorCode:
             signed_params = {
-                "login": self.login,
                 **params,
+                "login": self.login,
                 "return": self.response_format,
                 "timestamp": str(self.server_timestamp()),
             }
             signed_params["signature"] = sign(signed_params, self._api_key)
-            resp = self._get(url, signed_params, endpoint, where)
+            resp = self._get(url, signed_params, endpoint, where, max_bytes=max_bytes)
             try:
                 return parse(resp.content)
             except ResponseProblem as exc:
