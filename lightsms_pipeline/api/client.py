@@ -12,6 +12,7 @@ import math
 import random
 import threading
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -387,9 +388,10 @@ class LightSMSClient:
                 retry_after=_retry_after(resp),
                 size_like=resp.status_code in SIZE_LIKE_STATUS,
             )
-        if not resp.content and resp.headers.get("Content-Encoding", "identity").lower() != "identity":
-            # urllib3 does not check that a gzip stream ended: one cut inside its header decodes
-            # to nothing, which would read as an empty day and replace a full one.
+        encoding = resp.headers.get("Content-Encoding", "identity").strip().lower()
+        if not resp.content and encoding not in ("identity", "gzip"):
+            # gzip is checked whole where it is read (`_read_gzip_body`); another encoding that
+            # decodes to nothing may be a cut stream, which must not read as an empty day.
             raise _Malformed(f"{resp.headers['Content-Encoding']} body decoded to nothing")
         if resp.status_code != 200:
             raise MalformedResponseError(
@@ -517,6 +519,9 @@ class LightSMSClient:
 def _read_body(resp: requests.Response, max_bytes: int | None) -> None:
     """Read the whole body into `resp.content`, unless it is longer than `max_bytes`: then
     stop reading, drop the connection and raise `_Oversized`."""
+    if resp.headers.get("Content-Encoding", "").strip().lower() == "gzip":
+        _read_gzip_body(resp, max_bytes)
+        return
     if max_bytes is None:
         _ = resp.content
         return
@@ -533,6 +538,27 @@ def _read_body(resp: requests.Response, max_bytes: int | None) -> None:
             resp.close()
             raise _Oversized(f"the answer is over LIGHTSMS_WINDOW_MAX_BYTES ({max_bytes:,} bytes)")
     resp._content = bytes(body)  # what `resp.content` would have read itself
+
+
+def _read_gzip_body(resp: requests.Response, max_bytes: int | None) -> None:
+    """A gzip body, decoded here rather than by urllib3, which does not check that the stream
+    ended: one cut anywhere decodes to less (or, cut inside its header, to nothing, which would
+    read as an empty day), while a whole stream of an empty body is an empty day. zlib knows
+    the difference: a stream is whole when it reached its end marker and its checksum."""
+    raw = resp.raw.read(decode_content=False)
+    stream = zlib.decompressobj(16 + zlib.MAX_WBITS)  # 16+: the gzip wrapper, checksum included
+    limit = 0 if max_bytes is None else max_bytes + 1
+    try:
+        body = stream.decompress(raw, limit)
+    except zlib.error as exc:  # damaged in transit, as requests' own decoding error says
+        raise _Transient(f"gzip body could not be decoded ({exc})") from None
+    if max_bytes is not None and len(body) > max_bytes:
+        resp.close()
+        raise _Oversized(f"the answer is over LIGHTSMS_WINDOW_MAX_BYTES ({max_bytes:,} bytes)")
+    if not stream.eof or stream.unused_data:
+        what = "decoded to nothing" if not body else "cut short, or followed by bytes not part of it"
+        raise _Malformed(f"gzip body {what}")
+    resp._content = body
 
 
 def backoff_delay(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import logging
 import time
 from dataclasses import replace
@@ -217,3 +218,25 @@ def test_api_key_never_appears_in_repr_errors_or_logs(simulator, caplog):
     texts.append(repr(simulator))
     assert caplog.records  # the retries were logged
     assert all(API_KEY not in t for t in texts)
+
+
+def test_a_whole_gzip_stream_of_an_empty_body_is_an_empty_day(simulator, client):
+    # What a server gzipping every answer sends for a day without messages: complete, checksum
+    # and all. Only a stream that did not reach its end may be refused as cut short.
+    simulator.serve_body(gzip.compress(b""), day=JAN_15.isoformat(), headers=(("Content-Encoding", "gzip"),))
+    assert len(client.fetch_day(JAN_15)) == 0
+
+
+ONE_MESSAGE = b'{"1":{"date":"2025-01-15 10:00:00","sender":"37061234567","text":"hi"}}'
+WHOLE = gzip.compress(ONE_MESSAGE)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [WHOLE[:7], WHOLE[:-12], WHOLE[:-4], WHOLE + b"x"],
+    ids=["in-the-header", "in-the-data", "in-the-checksum", "trailing-bytes"],
+)
+def test_a_gzip_stream_cut_short_is_refused_not_read_as_fewer_messages(simulator, client, payload):
+    simulator.serve_body(payload, day=JAN_15.isoformat(), headers=(("Content-Encoding", "gzip"),))
+    with pytest.raises(MalformedResponseError, match="gzip body"):
+        client.fetch_day(JAN_15)
