@@ -1,15 +1,20 @@
 """The local instance (deploy/dagster.local.yaml): Dagster's SQLite storage writing a backfill's
 bookkeeping in batches (lightsms_pipeline/dagster_ext/). Pins the Dagster internals it leans on,
 so an upgrade fails here first, and the behaviour a user sees: every event stored once and in
-order, every day's materialization recorded, a failed run's days shown failed."""
+order, every day's materialization recorded, a failed run's days shown failed; and, on a Dagster
+it was not verified with, Dagster's own behaviour with one warning."""
 
 from __future__ import annotations
 
 import hashlib
 import inspect
+import logging
+import re
 import shutil
+import sys
+import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
@@ -27,6 +32,7 @@ from dagster._core.instance.runs import run_domain
 from dagster._core.storage.event_log.base import EventLogStorage
 from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
 from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
+from dagster._core.storage.event_log.sqlite import sqlite_event_log
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
 from dagster._serdes import deserialize_value
@@ -34,6 +40,7 @@ from pipeline import Pipeline
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.engine import Engine
 
+from lightsms_pipeline import dagster_ext
 from lightsms_pipeline.assets.partitions import daily_partitions
 from lightsms_pipeline.contract import INCOMING
 from lightsms_pipeline.dagster_ext import VERIFIED_DAGSTER
@@ -43,7 +50,8 @@ from lightsms_pipeline.dagster_ext.sqlite_storage import BatchingSqliteEventLogS
 from lightsms_pipeline.simulator.faults import FaultPlan
 from lightsms_pipeline.simulator.server import SimulatorServer
 
-LOCAL_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "dagster.local.yaml"
+REPO = Path(__file__).resolve().parents[1]
+LOCAL_CONFIG = REPO / "deploy" / "dagster.local.yaml"
 FIRST = date(2025, 1, 6)
 DAYS = 12
 LAST = FIRST + timedelta(days=DAYS - 1)
@@ -53,8 +61,10 @@ KEYS = [(FIRST + timedelta(days=n)).isoformat() for n in range(DAYS)]
 # --- the internals relied on, as verified ------------------------------------------------------
 
 
-def test_the_dagster_version_is_the_one_the_extension_was_verified_with() -> None:
+def test_the_verified_dagster_is_the_one_constraints_txt_pins_and_the_suite_runs() -> None:
     # On an upgrade: re-read the methods below in the new source, re-run this file, then add it.
+    pinned = re.findall(r"^dagster==(\S+)$", (REPO / "constraints.txt").read_text(), flags=re.M)
+    assert pinned == [dagster.__version__]
     assert dagster.__version__ in VERIFIED_DAGSTER
 
 
@@ -152,6 +162,26 @@ def local_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+@pytest.fixture
+def fallback_warnings(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> Callable[[], list[str]]:
+    """The extension's warnings logged so far in the test, said afresh: the process-wide "said
+    once" is reset for the test and put back after it."""
+    monkeypatch.setattr(dagster_ext, "_fallback_said", threading.Lock())
+    caplog.set_level(logging.WARNING, logger=dagster_ext.__name__)
+    return lambda: [r.getMessage() for r in caplog.records if r.name == dagster_ext.__name__]
+
+
+@pytest.fixture
+def unverified(monkeypatch: pytest.MonkeyPatch) -> tuple[str, ...]:
+    """This process as if the installed Dagster were not one the extension was verified with."""
+    others = ("1.13.26", "1.13.28")
+    assert dagster.__version__ not in others
+    monkeypatch.setattr(dagster_ext, "VERIFIED_DAGSTER", others)
+    return others
+
+
 @contextmanager
 def counted_commits() -> Iterator[Counter[str]]:
     """Commits on every SQLAlchemy engine while inside, by database file name."""
@@ -212,7 +242,11 @@ def test_the_local_config_loads_the_batching_instance_and_storage(local_home: Pa
 
 
 def test_a_backfill_on_the_local_instance_stores_the_same_events_as_dagster_default_in_order(
-    pipeline: Pipeline, dagster_home: Path, local_home: Path, monkeypatch: pytest.MonkeyPatch
+    pipeline: Pipeline,
+    dagster_home: Path,
+    local_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fallback_warnings: Callable[[], list[str]],
 ) -> None:
     monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))  # Dagster's default instance first
     with counted_commits() as default_commits:
@@ -249,6 +283,7 @@ def test_a_backfill_on_the_local_instance_stores_the_same_events_as_dagster_defa
     for database in ("index.db", f"{result.run_id}.db"):
         default_database = database if database == "index.db" else f"{default_run.run_id}.db"
         assert default_commits[default_database] - commits[database] >= 2 * DAYS - 2, database
+    assert fallback_warnings() == []  # the verified path says nothing
 
 
 def test_a_failed_backfill_on_the_local_instance_shows_its_failed_days_failed(
@@ -315,3 +350,111 @@ def test_a_batch_whose_index_write_fails_is_stored_once_by_dagster_fallback(
             AssetRecordsFilter(asset_key=AssetKey(INCOMING), asset_partitions=KEYS), limit=1000
         ).records
         assert Counter(r.partition_key for r in materialized) == Counter(KEYS)
+
+
+# --- on a Dagster the extension was not verified with: Dagster's own behaviour, said once --------
+
+
+def test_on_an_unverified_dagster_the_local_instance_loads_as_dagster_own_and_says_so_once(
+    local_home: Path,
+    unverified: tuple[str, ...],
+    fallback_warnings: Callable[[], list[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE", raising=False)
+    with DagsterInstance.get() as instance:
+        assert isinstance(instance, BatchingInstance)  # dagster.yaml still loads
+        assert type(instance.event_log_storage) is SqliteEventLogStorage  # Dagster's own storage
+        assert instance._get_event_batch_size() == 0  # Dagster's default: one by one...
+        monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "7")
+        assert instance._get_event_batch_size() == 7  # ...unless Dagster's own variable says
+    with DagsterInstance.get() as instance:
+        assert instance._get_event_batch_size() == 7
+    [warning] = fallback_warnings()
+    assert f"this is Dagster {dagster.__version__}" in warning
+    assert ", ".join(unverified) in warning
+    assert "remove `instance_class` and `event_batch_size`" in warning
+
+
+def test_on_an_unverified_dagster_a_backfill_stores_exactly_what_plain_dagster_stores(
+    pipeline: Pipeline,
+    dagster_home: Path,
+    local_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    unverified: tuple[str, ...],
+    fallback_warnings: Callable[[], list[str]],
+) -> None:
+    # Plain Dagster: the same dagster.yaml with the extension's block deleted, as the docs say.
+    plain = yaml.safe_load(LOCAL_CONFIG.read_text(encoding="utf-8"))
+    del plain["instance_class"], plain["event_batch_size"]
+    (dagster_home / "dagster.yaml").write_text(yaml.safe_dump(plain), encoding="utf-8")
+    monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
+    with counted_commits() as default_commits:
+        default_run = pipeline.materialize(FIRST, LAST)
+    with DagsterInstance.get() as instance:
+        expected = run_events(instance, default_run.run_id)
+        expected_checks = check_rows(instance, default_run.run_id)
+
+    monkeypatch.setenv("DAGSTER_HOME", str(local_home))
+    with counted_commits() as commits:
+        result = pipeline.materialize(FIRST, LAST)
+    assert result.success
+    with DagsterInstance.get() as instance:
+        assert run_events(instance, result.run_id) == expected
+        assert check_rows(instance, result.run_id) == expected_checks
+    # Written as Dagster writes them, event by event: the same commits on every database.
+    default_commits[f"{result.run_id}.db"] = default_commits.pop(f"{default_run.run_id}.db")
+    assert commits == default_commits
+    assert commits["index.db"] >= 2 * DAYS
+
+    assert pipeline.materialize(LAST + timedelta(days=1)).success
+    assert len(fallback_warnings()) == 1  # one for the process, not one per event or run
+
+
+def test_on_an_unverified_dagster_the_batch_writer_hands_a_batch_to_dagster_own_method(
+    pipeline: Pipeline,
+    tmp_path: Path,
+    unverified: tuple[str, ...],
+    fallback_warnings: Callable[[], list[str]],
+) -> None:
+    """The storage class named on its own (`storage: custom:`), fed a run's events as one batch."""
+    run_id = pipeline.materialize(FIRST, LAST).run_id
+    with DagsterInstance.get() as instance:
+        events = [r.event_log_entry for r in instance.get_records_for_run(run_id).records]
+
+    def stored_by(storage: SqliteEventLogStorage) -> tuple[Counter[str], list[str]]:
+        try:
+            with counted_commits() as commits:
+                storage.store_event_batch(events)
+            kinds = [e.get_dagster_event().event_type_value for e in storage.get_logs_for_run(run_id)]
+            return commits, kinds
+        finally:
+            storage.dispose()
+
+    plain = stored_by(SqliteEventLogStorage(str(tmp_path / "plain")))
+    assert plain == stored_by(BatchingSqliteEventLogStorage(str(tmp_path / "batching")))
+    assert plain[0]["index.db"] >= 2 * DAYS  # one by one
+    assert len(fallback_warnings()) == 1
+
+
+def test_a_dagster_that_moved_a_class_the_writer_subclasses_still_loads_the_instance_as_its_own(
+    pipeline: Pipeline,
+    local_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fallback_warnings: Callable[[], list[str]],
+) -> None:
+    # As if Dagster had moved it: the extension's import of it fails, Dagster's own modules keep
+    # theirs. The extension's modules are imported afresh, and put back after the test.
+    monkeypatch.delattr(sqlite_event_log, "SqliteEventLogStorage")
+    monkeypatch.setattr(dagster_ext, "instance", sys.modules["lightsms_pipeline.dagster_ext.instance"])
+    for name in ("lightsms_pipeline.dagster_ext.instance", "lightsms_pipeline.dagster_ext.sqlite_storage"):
+        monkeypatch.delitem(sys.modules, name)
+    with DagsterInstance.get() as instance:
+        assert type(instance) is not BatchingInstance  # the one imported afresh
+        assert type(instance).__name__ == "BatchingInstance"
+        assert type(instance.event_log_storage) is SqliteEventLogStorage
+    result = pipeline.materialize(FIRST, FIRST + timedelta(days=2))
+    assert result.success
+    [warning] = fallback_warnings()
+    assert f"on this Dagster ({dagster.__version__}) it cannot import" in warning
+    assert "SqliteEventLogStorage" in warning

@@ -2,25 +2,35 @@
 transaction on one connection, over connections it keeps instead of one per statement.
 
 dagster-postgres batches only materializations and observations; planned events, one per day
-of a backfill, still go one by one, each on a new connection (about 10 ms each here)."""
+of a backfill, still go one by one, each on a new connection (about 10 ms each here).
+
+On a Dagster the writer was not verified with (`batching_on`) this is dagster-postgres's storage
+as it is: every override hands its call to dagster-postgres's method and its own connections
+are kept. The base classes are dagster-postgres's public ones; the batch writer's private
+imports (`batches`) are guarded, so a Dagster where those moved still loads this storage."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dagster._core.events.log import EventLogEntry
-from dagster._serdes import ConfigurableClassData
 from dagster_postgres import DagsterPostgresStorage, PostgresEventLogStorage
 from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
 
-from lightsms_pipeline.dagster_ext.batches import (
-    event_rows,
-    index_events,
-    insert_rows,
-    runs_of_kind,
-    store_check_planned,
-)
+from lightsms_pipeline.dagster_ext import batching_on
+
+if TYPE_CHECKING:
+    from dagster._core.events.log import EventLogEntry
+    from dagster._serdes import ConfigurableClassData
+
+# Any failure here (a private module moved, a helper changed shape) means falling back.
+_unavailable: Exception | None
+try:
+    from lightsms_pipeline.dagster_ext import batches
+except Exception as error:
+    _unavailable = error
+else:
+    _unavailable = None
 
 
 class BatchingPostgresEventLogStorage(PostgresEventLogStorage):
@@ -29,13 +39,18 @@ class BatchingPostgresEventLogStorage(PostgresEventLogStorage):
     events one by one) stores each once."""
 
     def _store_asset_check_evaluation_planned(self, event: EventLogEntry, event_id: int | None) -> None:
-        store_check_planned(self, event, event_id)
+        if not batching_on(_unavailable):
+            return super()._store_asset_check_evaluation_planned(event, event_id)
+        batches.store_check_planned(self, event, event_id)
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
-        for one_statement, run in runs_of_kind(events):
+        if not batching_on(_unavailable):
+            return super().store_event_batch(events)
+        for one_statement, run in batches.runs_of_kind(events):
             if one_statement:
                 with self.index_transaction() as conn:
-                    index_events(self, conn, run, insert_rows(conn, event_rows(self, run)))
+                    rows = batches.event_rows(self, run)
+                    batches.index_events(self, conn, run, batches.insert_rows(conn, rows))
             else:
                 super().store_event_batch(run)
 
@@ -52,6 +67,8 @@ class BatchingPostgresStorage(DagsterPostgresStorage):
         token_provider: Any = None,
     ) -> None:
         super().__init__(postgres_url, should_autocreate_tables, inst_data, token_provider)
+        if not batching_on(_unavailable):
+            return
         self._event_log_storage = BatchingPostgresEventLogStorage(
             postgres_url, should_autocreate_tables, token_provider=token_provider
         )

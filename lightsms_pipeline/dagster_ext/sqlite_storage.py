@@ -2,7 +2,8 @@
 database instead of two transactions (each on a new engine) per event.
 
 Same files and tables as the default (`$DAGSTER_HOME/history/…`, `schedules/`): going back to
-Dagster's class keeps all history."""
+Dagster's class keeps all history. On a Dagster the writer was not verified with (`batching_on`)
+every override hands its call to Dagster's own method."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventL
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
 from dagster._serdes import ConfigurableClassData
 
+from lightsms_pipeline.dagster_ext import batching_on
 from lightsms_pipeline.dagster_ext.batches import (
     event_rows,
     index_events,
@@ -34,9 +36,13 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
     goes up, so that Dagster's fallback (storing the events one by one) stores each once."""
 
     def _store_asset_check_evaluation_planned(self, event: EventLogEntry, event_id: int | None) -> None:
+        if not batching_on():
+            return super()._store_asset_check_evaluation_planned(event, event_id)
         store_check_planned(self, event, event_id)
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        if not batching_on():
+            return super().store_event_batch(events)
         for one_statement, run in runs_of_kind(events):
             if one_statement:
                 self._store_in_one_transaction_each(run)
@@ -65,7 +71,8 @@ class BatchingSqliteStorage(DagsterSqliteStorage):
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
         super().__init__(base_dir, inst_data=inst_data)
-        self._event_log_storage = BatchingSqliteEventLogStorage(_event_logs_directory(base_dir))
+        if batching_on():
+            self._event_log_storage = BatchingSqliteEventLogStorage(_event_logs_directory(base_dir))
 
     @classmethod
     def from_config_value(  # type: ignore[override]

@@ -2,12 +2,15 @@
 with the batch writer of lightsms_pipeline/dagster_ext/. Pins the dagster-postgres internals it
 leans on and the behaviour a user sees: each event stored once and in order, every day's
 materialization recorded, a failed run's days shown failed, the days' planned events written
-in one statement instead of a connection each."""
+in one statement instead of a connection each; on a Dagster it was not verified with,
+dagster-postgres's own storage with one warning."""
 
 from __future__ import annotations
 
 import inspect
+import logging
 import shutil
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,8 +18,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import dagster
 import dagster_postgres
 import pytest
+import yaml
 from dagster import AssetKey, AssetPartitionStatus, AssetRecordsFilter, DagsterEventType, DagsterInstance
 from dagster_postgres import (
     DagsterPostgresStorage,
@@ -28,6 +33,7 @@ from pipeline import Pipeline
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.engine import Engine
 
+from lightsms_pipeline import dagster_ext
 from lightsms_pipeline.assets.partitions import daily_partitions
 from lightsms_pipeline.contract import INCOMING
 from lightsms_pipeline.dagster_ext.postgres_storage import BatchingPostgresEventLogStorage
@@ -190,3 +196,45 @@ def test_a_failed_backfill_on_the_production_instance_shows_its_failed_days_fail
     assert status == {
         k: AssetPartitionStatus.FAILED if k in failing else AssetPartitionStatus.MATERIALIZED for k in KEYS
     }
+
+
+@POSTGRES_GROUP
+def test_on_an_unverified_dagster_the_production_instance_stores_what_dagster_postgres_stores(
+    pipeline: Pipeline,
+    postgres: PostgresServer,
+    production_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # dagster-postgres alone: deploy/dagster.yaml with the extension deleted, as its comment says.
+    plain_config = yaml.safe_load((DEPLOY / "dagster.yaml").read_text(encoding="utf-8"))
+    del plain_config["instance_class"], plain_config["event_batch_size"]
+    plain_config["storage"] = {"postgres": {"postgres_url": {"env": "DAGSTER_PG_URL"}}}
+    plain_home = tmp_path / "plain_home"
+    plain_home.mkdir()
+    (plain_home / "dagster.yaml").write_text(yaml.safe_dump(plain_config), encoding="utf-8")
+    with monkeypatch.context() as plain:
+        plain.setenv("DAGSTER_HOME", str(plain_home))
+        plain.setenv("DAGSTER_PG_URL", postgres.with_database("ext_plain_dagster_postgres").url)
+        with event_inserts() as expected_inserts:
+            plain_run = pipeline.materialize(FIRST, LAST)
+        with DagsterInstance.get() as instance:
+            expected = run_events(instance, plain_run.run_id)
+
+    monkeypatch.setattr(dagster_ext, "VERIFIED_DAGSTER", ("1.13.26", "1.13.28"))
+    monkeypatch.setattr(dagster_ext, "_fallback_said", threading.Lock())
+    caplog.set_level(logging.WARNING, logger=dagster_ext.__name__)
+    monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE", raising=False)
+    with event_inserts() as inserts:
+        result = pipeline.materialize(FIRST, LAST)
+    assert result.success
+    with DagsterInstance.get() as instance:
+        # dagster-postgres's own storage, with its own connections (a new one per statement)
+        assert type(instance.event_log_storage) is PostgresEventLogStorage
+        assert type(instance.event_log_storage._engine.pool).__name__ == "NullPool"
+        assert run_events(instance, result.run_id) == expected
+    # Each day's planned event and materialization inserted on its own, as dagster-postgres does.
+    assert inserts == expected_inserts == Counter({PLANNED: DAYS, MATERIALIZED: DAYS})
+    [warning] = [r.getMessage() for r in caplog.records if r.name == dagster_ext.__name__]
+    assert f"this is Dagster {dagster.__version__}" in warning and "storage: postgres:" in warning
