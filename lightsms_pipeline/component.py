@@ -12,7 +12,6 @@ as `Settings.from_env` reads it), so a `defs.yaml` can be committed and reviewed
 
 from __future__ import annotations
 
-import datetime
 import difflib
 import os
 import re
@@ -33,7 +32,7 @@ from dagster import (
     scaffold_component,
     scaffold_with,
 )
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model
 
 from lightsms_pipeline.accounts import Account, accounts_from_data
 from lightsms_pipeline.assets.scope import SINGLE_ACCOUNT
@@ -119,23 +118,6 @@ class _AttributesBase(BaseModel):
         coerce_numbers_to_str=True,  # `login: 12345` is a login, not a number
         hide_input_in_errors=True,
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _dates_as_text(cls, data: Any) -> Any:
-        return _dates_as_text(data)
-
-
-def _dates_as_text(value: Any) -> Any:
-    """`value` with every date written back as text: Dagster's YAML reads `start_date: 2025-01-01`
-    as a date, while the settings and the accounts file read (and word a bad one) as text."""
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return {k: _dates_as_text(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_dates_as_text(v) for v in value]
-    return value
 
 
 LightSMSAttributes: type[BaseModel] = create_model(  # type: ignore[call-overload]

@@ -45,7 +45,7 @@ def test_a_defs_yaml_builds_what_build_definitions_builds_for_the_same_settings(
             base_url="http://127.0.0.1:1",
             data_dir="/srv/lightsms",
             timezone="Europe/Riga",
-            start_date="2024-10-01",  # written unquoted: YAML's date is read as the settings' text
+            start_date="2024-10-01",  # written unquoted: Dagster's YAML keeps a date as text
             parallelism=5,
         )
         assert component.settings == settings
@@ -133,8 +133,12 @@ def test_a_bad_value_is_refused_in_the_settings_words_naming_the_attribute() -> 
 def test_a_secret_written_in_the_file_is_refused_without_showing_it() -> None:
     error = load_error(TYPE_LINE + f"attributes:\n  api_key: {API_KEY}\n")
     assert isinstance(error, ConfigurationError)
-    assert "api_key is not an attribute" in str(error) and "api_key_env" in str(error)
+    assert "api_key is not an attribute: a secret is never written in defs.yaml" in str(error)
+    assert "the NAME of the variable that holds it in api_key_env" in str(error)
     assert API_KEY not in str(error)
+    salt = load_error(TYPE_LINE + "attributes:\n  sender_hash_salt: pepper-0f9e8d\n")
+    assert "the NAME of the variable that holds it in sender_hash_salt_env" in str(salt)
+    assert "pepper-0f9e8d" not in str(salt)
     pasted = load_error(TYPE_LINE + f"attributes:\n  api_key_env: {API_KEY}\n")
     assert "api_key_env is not a variable name (the value is not shown)" in str(pasted)
     assert API_KEY not in str(pasted)
