@@ -87,18 +87,24 @@ def test_every_setting_is_an_attribute_of_the_schema_and_a_secret_one_names_a_va
     assert "sender_hash_salt" not in properties and "api_key" not in properties
 
 
-def test_templates_are_rendered_before_the_settings_check_them(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_templates_are_rendered_before_the_settings_check_them(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("COMPONENT_TEST_PARALLELISM", "3")
     monkeypatch.setenv("COMPONENT_TEST_ZONE", "Europe/Tallinn")
+    monkeypatch.setenv("COMPONENT_TEST_DATA", str(tmp_path))
     text = TYPE_LINE + (
         'attributes:\n  parallelism: "{{ env.COMPONENT_TEST_PARALLELISM }}"\n'
         '  timezone: "{{ env.COMPONENT_TEST_ZONE }}"\n'
-        '  data_dir: "{{ context.project_root }}/data"\n'
+        '  data_dir: "{{ env.COMPONENT_TEST_DATA }}/sms"\n'
     )
-    with loaded(text) as (component, _, path):
-        assert (component.settings.parallelism, component.settings.timezone) == (3, "Europe/Tallinn")
-        project_root = path.parents[4]  # <root>/src/<project>/defs/lightsms/defs.yaml
-        assert component.settings.data_dir == f"{project_root}/data"
+    with loaded(text) as (component, _, _path):
+        settings = component.settings
+        assert (settings.parallelism, settings.timezone, settings.data_dir) == (
+            3,
+            "Europe/Tallinn",
+            f"{tmp_path}/sms",
+        )
 
 
 def test_the_salt_is_read_from_the_variable_its_attribute_names(monkeypatch: pytest.MonkeyPatch) -> None:
