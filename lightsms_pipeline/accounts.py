@@ -132,6 +132,17 @@ def load_accounts(path: str | os.PathLike[str], settings: Settings) -> list[Acco
             source,
             ["the top level must be a mapping with an `accounts:` list (see docs/accounts.md)"],
         )
+    return accounts_from_data(data, settings, source=source, base=Path(source).parent, lines=lines)
+
+
+def accounts_from_data(
+    data: Mapping[str, Any], settings: Settings, *, source: str, base: Path, lines: list[int] | None = None
+) -> list[Account]:
+    """The accounts of `data` (`{"accounts": [...]}`, as parsed from an accounts file or a
+    component's `defs.yaml`), with the file's validation and messages; `source` names where they
+    were written, `base` is the folder their relative `rules:` paths start from, and `lines`
+    the line of each entry, when known."""
+    lines = lines or []
     try:
         parsed = AccountsFile.model_validate(data)
     except pydantic.ValidationError as error:
@@ -139,7 +150,6 @@ def load_accounts(path: str | os.PathLike[str], settings: Settings) -> list[Acco
             source, [_describe(e, data, lines) for e in error.errors(include_url=False)]
         ) from None
     _refuse_duplicates(parsed.accounts, source, lines)
-    base = Path(source).parent
     return [_account(entry, settings, base) for entry in parsed.accounts]
 
 
@@ -250,6 +260,7 @@ __all__ = [
     "Account",
     "AccountEntry",
     "AccountsFileError",
+    "accounts_from_data",
     "load_accounts",
     "missing_key_variables",
 ]

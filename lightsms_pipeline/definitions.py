@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dagster import AssetSelection, Definitions, EnvVar, define_asset_job, in_process_executor
 
-from lightsms_pipeline.accounts import load_accounts
+from lightsms_pipeline.accounts import Account, load_accounts
 from lightsms_pipeline.assets import build_downstream_assets
 from lightsms_pipeline.assets.incoming import build_incoming_messages
 from lightsms_pipeline.assets.partitions import daily_partitions
@@ -30,7 +30,15 @@ def build_definitions(settings: Settings, *, resources: Mapping[str, Any] | None
     overrides = dict(resources or {})
     if not settings.accounts_file:
         return account_definitions(settings, SINGLE_ACCOUNT, single_account(settings), overrides)
-    accounts = load_accounts(settings.accounts_file, settings)
+    return several_accounts(
+        load_accounts(settings.accounts_file, settings), settings.accounts_file, overrides
+    )
+
+
+def several_accounts(accounts: Sequence[Account], source: str, overrides: Mapping[str, Any]) -> Definitions:
+    """Every account of `accounts` (written in `source`: an accounts file, or the `defs.yaml` of
+    `LightSMSComponent`), each in its own scope, and the job over all of them when they share
+    one partitioning."""
     per_account = [
         account_definitions(
             a.settings,
@@ -39,7 +47,7 @@ def build_definitions(settings: Settings, *, resources: Mapping[str, Any] | None
                 a.settings,
                 login=a.login,
                 api_key=EnvVar(a.api_key_env),
-                login_source=f"the login of account {a.name} in {settings.accounts_file}",
+                login_source=f"the login of account {a.name} in {source}",
                 key_source=a.api_key_env,
             ),
             overrides,
