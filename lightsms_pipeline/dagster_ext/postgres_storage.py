@@ -11,8 +11,6 @@ from typing import Any
 
 from dagster._core.events.log import EventLogEntry
 from dagster._serdes import ConfigurableClassData
-from dagster_postgres import DagsterPostgresStorage, PostgresEventLogStorage
-from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
 
 from lightsms_pipeline.dagster_ext.batches import (
     event_rows,
@@ -21,6 +19,13 @@ from lightsms_pipeline.dagster_ext.batches import (
     runs_of_kind,
     store_check_planned,
 )
+from lightsms_pipeline.errors import MissingExtraError
+
+try:
+    from dagster_postgres import DagsterPostgresStorage, PostgresEventLogStorage
+    from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
+except ImportError as exc:  # an extra: a dagster.yaml naming this storage says which one
+    raise MissingExtraError("postgres", "the PostgreSQL instance storage (deploy/dagster.yaml)") from exc
 
 
 class BatchingPostgresEventLogStorage(PostgresEventLogStorage):
