@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -32,7 +33,19 @@ PACKAGE_DATA = (
     *(f"lightsms_pipeline/docs/{p.name}" for p in sorted((REPO / "docs").glob("*.md"))),
 )
 BATCH_FELL_BACK = "Falling back to storing multiple single-event storage requests"
-PIP_SECONDS = 300  # a cold pip cache downloads Dagster and pyarrow; a warm one takes ~30 s
+PIP_SECONDS = 300
+# What a distribution is built from (MANIFEST.in and the package data name nothing else). A copy
+# of only these: the tests would carry the test API key into the temporary folders, and a build's
+# leftovers (*.egg-info, build/) would be read back by setuptools.
+SOURCE = (
+    "pyproject.toml",
+    "README.md",
+    "MANIFEST.in",
+    "constraints.txt",
+    "lightsms_pipeline",
+    "docs",
+    "deploy",
+)
 
 
 @dataclass(frozen=True)
@@ -65,7 +78,18 @@ def dists(tmp_path_factory: pytest.TempPathFactory) -> Dists:
     with open(shared_folder(tmp_path_factory) / "dists.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (out / "done").exists():
-            build = [sys.executable, "-m", "build", str(REPO)]
+            # From a copy of the sources alone: setuptools reads an old *.egg-info/SOURCES.txt
+            # back, so files dropped from the package data would still ship.
+            source = shared_folder(tmp_path_factory) / "source"
+            shutil.rmtree(source, ignore_errors=True)
+            source.mkdir()
+            for name in SOURCE:
+                if (REPO / name).is_dir():
+                    skip = shutil.ignore_patterns("__pycache__", "*.egg-info")
+                    shutil.copytree(REPO / name, source / name, symlinks=True, ignore=skip)
+                else:
+                    shutil.copy2(REPO / name, source / name)
+            build = [sys.executable, "-m", "build", str(source)]
             subprocess.run([*build, "--outdir", str(out)], check=True, capture_output=True, env=clean_env())
             tree = out / "from-tree"
             subprocess.run(
