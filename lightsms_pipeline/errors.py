@@ -70,6 +70,18 @@ class StorageError(LightSMSError):
     """The data directory refused a write: a missing bucket, denied access. Names the URI."""
 
 
+class MissingExtraError(LightSMSError, ImportError):
+    """A feature whose library is an optional extra that is not installed: names the extra and
+    the pip command, instead of a bare `No module named …` (pyproject.toml's extras)."""
+
+    def __init__(self, extra: str, feature: str) -> None:
+        self.extra = extra
+        super().__init__(
+            f"{feature} needs the `{extra}` extra, which is not installed: "
+            f"pip install 'lightsms-pipeline[{extra}]'"
+        )
+
+
 class ApiError(LightSMSError):
     """LightSMS answered, but not with data. Carries where it happened so the message is actionable."""
 

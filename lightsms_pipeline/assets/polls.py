@@ -9,6 +9,7 @@ from lightsms_pipeline.assets.derived import derived_options
 from lightsms_pipeline.assets.scope import SINGLE_ACCOUNT, AssetScope
 from lightsms_pipeline.contract import CLASSIFIED, POLL_RESULTS
 from lightsms_pipeline.datasets.polls import write_poll_results_read
+from lightsms_pipeline.presentation.chart import CHART_NOT_DRAWN
 from lightsms_pipeline.presentation.previews import column_schema, table_preview
 from lightsms_pipeline.rules.model import Rules
 from lightsms_pipeline.rules.polls import POLL_RESULTS_SCHEMA
@@ -42,6 +43,9 @@ def build_poll_results(rules: Rules, scope: AssetScope = SINGLE_ACCOUNT) -> Asse
                 f"![poll results](data:image/png;base64,{base64.b64encode(png).decode()})"
             )
             meta["chart_path"] = MetadataValue.path(store.uri(written.paths[1]))
+        elif rules.polls:
+            meta["chart"] = MetadataValue.text(CHART_NOT_DRAWN)
+            context.log.warning(f"poll chart {CHART_NOT_DRAWN}")
         return MaterializeResult(metadata=meta)
 
     return poll_results

@@ -8,6 +8,7 @@ import secrets
 import sys
 import warnings
 from datetime import date
+from importlib import resources
 from pathlib import Path
 
 from lightsms_pipeline.settings import Settings
@@ -69,9 +70,11 @@ def run_demo(data_dir: str | None, per_day: int, start: date, end: date) -> int:
 
 
 # The local instance (docs/performance.md): SQLite in DAGSTER_HOME, one LightSMS run at a time,
-# a backfill's bookkeeping written in batches. The file is the repository's, so `make dev`,
-# `make demo`, the README's real-account path and the benchmark all use the same one.
-LOCAL_INSTANCE_CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "dagster.local.yaml"
+# a backfill's bookkeeping written in batches. One file, deploy/dagster.local.yaml, which `make
+# dev`, `make demo`, the README's real-account path and the benchmark all use; this package's
+# cli/dagster.local.yaml links to it in the repository and is a copy of it in the wheel, so an
+# installed `lightsms-pipeline demo`/`dev` has it too (pyproject.toml's package data).
+LOCAL_INSTANCE_CONFIG = resources.files("lightsms_pipeline.cli") / "dagster.local.yaml"
 
 
 def ensure_instance_config(home: Path) -> None:

@@ -4,6 +4,7 @@ group however the command is stopped."""
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import secrets
 import signal
@@ -15,10 +16,15 @@ from pathlib import Path
 from types import FrameType
 
 from lightsms_pipeline.cli.demo import DEMO_LOGIN, ensure_instance_config, simulator
+from lightsms_pipeline.errors import MissingExtraError
 
 
 def run_dev(ui_port: int, simulator_port: int) -> int:
-    """`dagster dev` on workspace.yaml with the simulator as the account, until Ctrl-C."""
+    """`dagster dev` on this package's definitions with the simulator as the account, until
+    Ctrl-C. The module, not the repository's workspace.yaml (which names the same module), so
+    that an installed package runs it from any folder."""
+    if importlib.util.find_spec("dagster_webserver") is None:
+        raise MissingExtraError("webserver", "`lightsms-pipeline dev` (the Dagster UI)")
     api_key = secrets.token_hex(16)
     with simulator(500, None, api_key, port=simulator_port).start() as sim:
         env = {
@@ -34,8 +40,8 @@ def run_dev(ui_port: int, simulator_port: int) -> int:
         cmd = [
             str(Path(sys.executable).with_name("dagster")),
             "dev",
-            "-w",
-            "workspace.yaml",
+            "-m",
+            "lightsms_pipeline.definitions",
             "-p",
             str(ui_port),
         ]

@@ -22,6 +22,9 @@ import yaml
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from lightsms_pipeline.cli.docs import doc_hint
+from lightsms_pipeline.errors import MissingExtraError
+
 PG_URL_VARIABLE = "DAGSTER_PG_URL"
 URL_FORM = "postgresql+psycopg2://USER:PASSWORD@HOST:5432/DATABASE"
 CONNECT_TIMEOUT_SECONDS = 5
@@ -68,7 +71,7 @@ def check_instance(environ: Mapping[str, str]) -> InstanceCheck:
         result.note(
             "DAGSTER_HOME is not set: `dagster dev` then keeps runs, schedules and backfills in a "
             "temporary folder deleted when it stops; set DAGSTER_HOME to a folder to keep them "
-            "(docs/deploying.md)"
+            f"(docs/deploying.md; {doc_hint('deploying.md')})"
         )
         return result
     home = Path(home_value)
@@ -144,7 +147,10 @@ def parse_postgres_url(setting: PostgresSetting, result: InstanceCheck) -> URL |
 
 def connection_problem(url: URL) -> str | None:
     """Connect once, with a short timeout; what went wrong, in words that say what to change."""
-    import psycopg2
+    try:
+        import psycopg2  # dagster-postgres's driver: the `postgres` extra
+    except ImportError:
+        return str(MissingExtraError("postgres", "an instance in PostgreSQL"))
 
     try:
         conn = psycopg2.connect(

@@ -1,4 +1,4 @@
-"""The `lightsms-pipeline` command: `demo`, `check`, `simulate` and `dev`."""
+"""The `lightsms-pipeline` command: `demo`, `check`, `simulate`, `dev` and `docs`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from datetime import date
 from lightsms_pipeline.cli.check import run_check, run_instance_check
 from lightsms_pipeline.cli.demo import DEMO_END, DEMO_LOGIN, DEMO_START, run_demo
 from lightsms_pipeline.cli.dev import run_dev
+from lightsms_pipeline.cli.docs import run_docs
 from lightsms_pipeline.errors import LightSMSError
 from lightsms_pipeline.settings import Settings
 
@@ -80,6 +81,9 @@ def _main(argv: Sequence[str] | None) -> int:
     p.add_argument("--port", type=int, default=3000, help="Dagster UI port")
     p.add_argument("--simulator-port", type=int, default=8765)
 
+    p = sub.add_parser("docs", help="list the documents the messages cite, or print one (e.g. `docs rules`)")
+    p.add_argument("name", nargs="?", default=None, help="a document, e.g. rules or rules.md")
+
     args = parser.parse_args(argv)
     try:
         if args.command == "demo":
@@ -104,6 +108,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return 0
         if args.command == "dev":
             return run_dev(args.port, args.simulator_port)
+        if args.command == "docs":
+            return run_docs(args.name)
     except LightSMSError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -14,8 +14,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from dagster_postgres import DagsterPostgresStorage, PostgresEventLogStorage
-from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
+from lightsms_pipeline.errors import MissingExtraError
+
+try:
+    from dagster_postgres import DagsterPostgresStorage, PostgresEventLogStorage
+    from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
+except ImportError as exc:  # an extra: a dagster.yaml naming this storage says which one
+    raise MissingExtraError("postgres", "the PostgreSQL instance storage (deploy/dagster.yaml)") from exc
 
 from lightsms_pipeline.dagster_ext import batching_on
 

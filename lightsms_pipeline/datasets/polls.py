@@ -6,7 +6,7 @@ import pyarrow as pa
 
 from lightsms_pipeline.contract import CLASSIFIED, POLL_CHART_PNG, POLL_RESULTS, POLL_RESULTS_PARQUET
 from lightsms_pipeline.datasets.upstream import Written
-from lightsms_pipeline.presentation.chart import render_poll_chart
+from lightsms_pipeline.presentation.chart import chart_available, render_poll_chart
 from lightsms_pipeline.rules.classify import classified_schema
 from lightsms_pipeline.rules.model import Rules
 from lightsms_pipeline.rules.polls import (
@@ -50,7 +50,8 @@ def refresh_poll_results(dataset: Dataset, rules: Rules) -> tuple[pa.Table, Hist
 
 
 def write_poll_results(dataset: Dataset, rules: Rules) -> tuple[Written, bytes | None]:
-    """The results table, and the chart as PNG bytes (None when no poll is declared)."""
+    """The results table, and the chart as PNG bytes (None when no poll is declared, or without
+    matplotlib: presentation/chart.py)."""
     written, png, _ = write_poll_results_read(dataset, rules)
     return written, png
 
@@ -60,9 +61,11 @@ def write_poll_results_read(dataset: Dataset, rules: Rules) -> tuple[Written, by
     table, history = refresh_poll_results(dataset, rules)
     parquet = dataset.file_path(POLL_RESULTS_PARQUET)
     dataset.write_parquet(parquet, table)
-    if not rules.polls:
+    chart = dataset.file_path(POLL_CHART_PNG)
+    if not rules.polls or not chart_available():
+        if rules.polls and dataset.fs.exists(chart):
+            dataset.fs.rm(chart)  # an old picture beside new results would show old counts
         return Written(table, (parquet,)), None, history
     png = render_poll_chart(table, rules)
-    chart = dataset.file_path(POLL_CHART_PNG)
     dataset.write_bytes(chart, png)
     return Written(table, (parquet, chart)), png, history

@@ -23,7 +23,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 
-from lightsms_pipeline.errors import StorageError
+from lightsms_pipeline.errors import MissingExtraError, StorageError
 
 if TYPE_CHECKING:
     import pyarrow.dataset as ds
@@ -36,7 +36,12 @@ class Dataset:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = str(root).rstrip("/")
-        self.fs, self._path = fsspec.core.url_to_fs(self.root)
+        try:
+            self.fs, self._path = fsspec.core.url_to_fs(self.root)
+        except ImportError as exc:  # fsspec imports a URL's filesystem (s3fs for s3://) on first use
+            if self.root.split("://", 1)[0] in ("s3", "s3a"):
+                raise MissingExtraError("s3", f"LIGHTSMS_DATA_DIR={self.root}") from exc
+            raise StorageError(f"cannot open LIGHTSMS_DATA_DIR={self.root}: {exc}") from exc
         self.is_local = isinstance(self.fs, LocalFileSystem)
 
     def __repr__(self) -> str:

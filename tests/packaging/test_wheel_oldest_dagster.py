@@ -1,0 +1,75 @@
+"""The oldest end of the Dagster range: the lowest release pyproject.toml claims, the wheel with
+its chart extra, a day materialized from the simulator, and `lightsms-pipeline demo` run from the
+installed package (its local instance file comes from the wheel, not a repository).
+
+The lowest release is read from pyproject.toml, so raising the bound moves the test with it."""
+
+from __future__ import annotations
+
+import pyarrow.parquet as pq
+import pytest
+from conftest import API_KEY, JAN_15, LOGIN
+from wheel_venvs import (
+    BATCH_FELL_BACK,
+    REPO,
+    Venv,
+    constraints_without_dagster,
+    day_file,
+    dists,
+    lowest_dagster,
+    simulator_env,
+)
+
+from lightsms_pipeline.contract import INCOMING, POLL_CHART_PNG
+
+__all__ = ["dists"]
+
+
+@pytest.mark.slow
+def test_the_wheel_on_the_lowest_dagster_claimed_materializes_a_day_and_draws_the_chart(
+    dists, simulator, traffic, tmp_path
+):
+    lowest = lowest_dagster()
+    venv = Venv.create(tmp_path / "venv")
+    venv.pip_install(f"dagster=={lowest}")
+    # The other packages at the versions `make test` uses: pip's cache has them.
+    venv.pip_install("-c", str(constraints_without_dagster(tmp_path)), f"{dists.wheel}[chart]")
+    assert venv.version("dagster") == lowest
+
+    work, data = tmp_path / "work", tmp_path / "data"
+    work.mkdir()
+    env = simulator_env(
+        simulator.base_url, LOGIN, API_KEY, data, LIGHTSMS_RULES_FILE=str(REPO / "rules.yaml")
+    )
+    report = venv.materialize_day(JAN_15, work, **env)
+
+    assert report["success"], report["failures"]
+    assert report["dagster_version"] == lowest
+    assert report["instance_class"] == "BatchingInstance"
+    table = pq.read_table(day_file(data, INCOMING, JAN_15))
+    assert sorted(table["id_sms"].to_pylist()) == sorted(m.id_sms for m in traffic.day(JAN_15))
+    assert report["chart"]["kind"] == "MarkdownMetadataValue"
+    assert len(list(data.rglob(POLL_CHART_PNG))) == 1
+
+    # The demo from the installed package, in a folder that is not the repository.
+    demo_data = tmp_path / "demo-data"
+    demo = venv.run(
+        [
+            str(venv.bin("lightsms-pipeline")),
+            "demo",
+            "--per-day",
+            "20",
+            "--start",
+            "2025-01-15",
+            "--end",
+            "2025-01-15",
+            "--data-dir",
+            str(demo_data),
+        ],
+        cwd=work,
+        DAGSTER_HOME=str(tmp_path / "demo-home"),
+    )
+    assert demo.returncode == 0, demo.stderr[-3000:]
+    assert "instance_class" in (tmp_path / "demo-home" / "dagster.yaml").read_text(encoding="utf-8")
+    assert BATCH_FELL_BACK not in demo.stderr, demo.stderr[-3000:]
+    assert day_file(demo_data, INCOMING, JAN_15).is_file()
