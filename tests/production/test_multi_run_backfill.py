@@ -133,7 +133,10 @@ def test_a_backfill_split_in_runs_of_n_days_is_queued_by_the_daemon_behind_the_p
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     days = day_range(START, END)
-    arrivals = ArrivalLog(hold_seconds=0.5)  # each run calls LightSMS long enough to be overlapped
+    # Each request held 3 s, longer than the queue takes to launch the next run: with the pool at
+    # 4 instead of 1 the second run started 1.6 s before the first ended, and this test failed
+    # (with 0.5 s the launches alone kept the runs apart, and a broken pool went unseen).
+    arrivals = ArrivalLog(hold_seconds=3.0)
     simulator.faults = arrivals
     simulator.log.clear()
     began, launched_at = time.monotonic(), time.time()
