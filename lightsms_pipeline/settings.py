@@ -91,6 +91,9 @@ class Settings(BaseModel):
     # Consecutive days of a backfill asked for in one from/to request (client.fetch_span); 1 is
     # one request a day. A span that fails or is too large is fetched day by day instead.
     days_per_request: Annotated[int, Field(ge=1, le=31)] = 1
+    # Days of a backfill per run (BackfillPolicy.multi_run), so that a run launcher spreads a long
+    # backfill over machines; 0: one run per backfill. The pool still bounds the runs at LightSMS.
+    backfill_run_days: int = 0
     # Several LightSMS accounts (lightsms_pipeline/accounts.py); empty: the one account of
     # LIGHTSMS_LOGIN / LIGHTSMS_API_KEY, with today's asset keys and layout.
     accounts_file: str = ""
@@ -116,6 +119,13 @@ class Settings(BaseModel):
     def _five_field_cron(cls, value: str) -> str:
         if len(value.split()) != 5:
             raise ValueError("is not a cron expression of five fields (e.g. '15 0 * * *')")
+        return value
+
+    @field_validator("backfill_run_days")
+    @classmethod
+    def _days_or_zero(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must be 0 (a backfill is one run) or the number of days in each of its runs")
         return value
 
     @field_validator("base_url")

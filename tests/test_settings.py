@@ -83,10 +83,18 @@ GREATER_OR_EQUAL = "Input should be greater than or equal to"
         ("DAILY_CRON", "daily", "is not a cron expression of five fields"),
         ("INTRADAY_CRON", "* * *", "is not a cron expression of five fields"),
         ("BASE_URL", "www.lightsms.com", "must start with http:// or https://"),
+        ("BACKFILL_RUN_DAYS", "-1", "must be 0 (a backfill is one run) or the number of days in each"),
+        ("BACKFILL_RUN_DAYS", "7.5", "Input should be a valid integer"),
     ],
 )
 def test_a_bad_value_is_refused_naming_the_variable_value_and_expectation(variable, value, expected) -> None:
     assert f"LIGHTSMS_{variable}={value!r}: {expected}" in refused(**{f"LIGHTSMS_{variable}": value})
+
+
+def test_backfill_run_days_is_0_for_one_run_per_backfill_unless_set_to_a_number_of_days() -> None:
+    assert Settings.from_env({}).backfill_run_days == 0
+    assert Settings.from_env({"LIGHTSMS_BACKFILL_RUN_DAYS": ""}).backfill_run_days == 0
+    assert Settings.from_env({"LIGHTSMS_BACKFILL_RUN_DAYS": "30"}).backfill_run_days == 30
 
 
 def test_every_bad_value_is_reported_at_once() -> None:

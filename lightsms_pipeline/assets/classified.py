@@ -1,6 +1,6 @@
 """The `classified_messages` asset: every incoming message of a day with its class."""
 
-from dagster import AssetsDefinition, DailyPartitionsDefinition
+from dagster import AssetsDefinition, BackfillPolicy, DailyPartitionsDefinition
 
 from lightsms_pipeline.assets.derived import build_daily_dataset
 from lightsms_pipeline.assets.scope import SINGLE_ACCOUNT, AssetScope
@@ -11,7 +11,10 @@ from lightsms_pipeline.rules.model import Rules
 
 
 def build_classified_messages(
-    partitions_def: DailyPartitionsDefinition, rules: Rules, scope: AssetScope = SINGLE_ACCOUNT
+    partitions_def: DailyPartitionsDefinition,
+    backfill_policy: BackfillPolicy,
+    rules: Rules,
+    scope: AssetScope = SINGLE_ACCOUNT,
 ) -> AssetsDefinition:
     return build_daily_dataset(
         name=CLASSIFIED,
@@ -26,6 +29,7 @@ def build_classified_messages(
         compute_day=lambda store, day: classify_day(store, day, rules),
         counted="possible_opt_out",
         partitions_def=partitions_def,
+        backfill_policy=backfill_policy,
         rules=rules,
         scope=scope,
     )

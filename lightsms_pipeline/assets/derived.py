@@ -42,13 +42,17 @@ def derived_options(rules: Rules, scope: AssetScope = SINGLE_ACCOUNT) -> dict[st
 
 
 def _daily_options(
-    partitions_def: DailyPartitionsDefinition, rules: Rules, scope: AssetScope
+    partitions_def: DailyPartitionsDefinition,
+    backfill_policy: BackfillPolicy,
+    rules: Rules,
+    scope: AssetScope,
 ) -> dict[str, Any]:
-    """`@asset` options of a daily derived dataset: one Parquet file per day, a backfill one run."""
+    """`@asset` options of a daily derived dataset: one Parquet file per day, and its upstream's
+    backfill policy, so that a backfill computes each day in the run that fetched it."""
     return {
         **derived_options(rules, scope),
         "partitions_def": partitions_def,
-        "backfill_policy": BackfillPolicy.single_run(),
+        "backfill_policy": backfill_policy,
         "kinds": {"parquet"},
     }
 
@@ -89,6 +93,7 @@ def build_daily_dataset(
     compute_day: Callable[[Dataset, date], Written],
     counted: str,
     partitions_def: DailyPartitionsDefinition,
+    backfill_policy: BackfillPolicy,
     rules: Rules,
     scope: AssetScope = SINGLE_ACCOUNT,
 ) -> AssetsDefinition:
@@ -100,7 +105,7 @@ def build_daily_dataset(
         description=description,
         metadata={"dagster/column_schema": column_schema(schema)},
         required_resource_keys=scope.resource_keys(),
-        **_daily_options(partitions_def, rules, scope),
+        **_daily_options(partitions_def, backfill_policy, rules, scope),
     )
     def daily_dataset(context: AssetExecutionContext) -> MaterializeResult:
         store = scope.dataset(context).get_dataset()

@@ -1,6 +1,6 @@
 """The `support_inbox` asset: the messages that need a person, day by day."""
 
-from dagster import AssetsDefinition, DailyPartitionsDefinition
+from dagster import AssetsDefinition, BackfillPolicy, DailyPartitionsDefinition
 
 from lightsms_pipeline.assets.derived import build_daily_dataset
 from lightsms_pipeline.assets.scope import SINGLE_ACCOUNT, AssetScope
@@ -11,7 +11,10 @@ from lightsms_pipeline.rules.model import Rules
 
 
 def build_support_inbox(
-    partitions_def: DailyPartitionsDefinition, rules: Rules, scope: AssetScope = SINGLE_ACCOUNT
+    partitions_def: DailyPartitionsDefinition,
+    backfill_policy: BackfillPolicy,
+    rules: Rules,
+    scope: AssetScope = SINGLE_ACCOUNT,
 ) -> AssetsDefinition:
     return build_daily_dataset(
         name=SUPPORT_INBOX,
@@ -24,6 +27,7 @@ def build_support_inbox(
         compute_day=support_inbox_day,
         counted="possible_opt_out",
         partitions_def=partitions_def,
+        backfill_policy=backfill_policy,
         rules=rules,
         scope=scope,
     )

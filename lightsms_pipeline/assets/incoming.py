@@ -13,7 +13,6 @@ from dagster import (
     AssetMaterialization,
     AssetObservation,
     AssetsDefinition,
-    BackfillPolicy,
     Backoff,
     DailyPartitionsDefinition,
     Failure,
@@ -24,6 +23,7 @@ from dagster import (
     asset,
 )
 
+from lightsms_pipeline.assets.partitions import daily_backfill_policy
 from lightsms_pipeline.assets.scope import SINGLE_ACCOUNT, AssetScope
 from lightsms_pipeline.contract import INCOMING
 from lightsms_pipeline.ingest.engine import DayResult, IngestOptions, ingest_days
@@ -48,7 +48,8 @@ DESCRIPTION = """Incoming SMS of the LightSMS account, one Parquet file per prov
 
 Text is kept byte for byte; rows are sorted by (`received_at`, `id_sms`) and unique by `id_sms`.
 A re-run replaces the day's file atomically; an empty day writes an empty file with the schema.
-A backfill is one run that fetches its days concurrently (`LIGHTSMS_PARALLELISM`).
+A backfill is one run (or one run per `LIGHTSMS_BACKFILL_RUN_DAYS` days) that fetches its days
+concurrently (`LIGHTSMS_PARALLELISM`).
 """
 
 
@@ -66,7 +67,7 @@ def build_incoming_messages(
         group_name=scope.group,
         description=DESCRIPTION,
         partitions_def=partitions_def,
-        backfill_policy=BackfillPolicy.single_run(),
+        backfill_policy=daily_backfill_policy(settings),
         pool=scope.pool,
         required_resource_keys=scope.resource_keys(lightsms=True),
         kinds={"parquet"},
