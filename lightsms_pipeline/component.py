@@ -34,6 +34,7 @@ from dagster import (
 )
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model
 
+from lightsms_pipeline import wiring
 from lightsms_pipeline.accounts import Account, accounts_from_data
 from lightsms_pipeline.assets.scope import SINGLE_ACCOUNT
 from lightsms_pipeline.contract import DEFAULT_BASE_URL, DEFAULT_TIMEZONE
@@ -325,14 +326,10 @@ class LightSMSComponent(Component, Resolvable):
         )
 
     def build_defs(self, context: ComponentLoadContext) -> Definitions:
-        # Imported here, not at the top: lightsms_pipeline.definitions builds its module-level
-        # `defs` (the LIGHTSMS_* deployment) when first imported.
-        from lightsms_pipeline import definitions
-
         if self.accounts:
-            return definitions.several_accounts(self.accounts, self.source, {})
+            return wiring.several_accounts(self.accounts, self.source, {})
         if self.settings.accounts_file:
-            return definitions.build_definitions(self.settings)
+            return wiring.build_definitions(self.settings)
         lightsms = LightSMSResource.from_settings(
             self.settings,
             login=self.login if self.login is not None else EnvVar(self.login_env),
@@ -340,4 +337,4 @@ class LightSMSComponent(Component, Resolvable):
             login_source=f"the login in {self.source}" if self.login is not None else self.login_env,
             key_source=self.api_key_env,
         )
-        return definitions.account_definitions(self.settings, SINGLE_ACCOUNT, lightsms, {})
+        return wiring.account_definitions(self.settings, SINGLE_ACCOUNT, lightsms, {})

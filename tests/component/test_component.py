@@ -3,6 +3,7 @@ the definitions it builds, where the credentials come from, and the messages of 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -228,3 +229,21 @@ def test_import_lightsms_pipeline_leaves_dagster_unimported_until_the_component_
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["False", "True", "LightSMSComponent", "True"]
+
+
+def test_the_process_lightsms_variables_do_not_reach_a_component_built_from_its_defs_yaml() -> None:
+    """A user's project may run where `LIGHTSMS_*` variables are set for something else (or
+    misspelt, which `Settings.from_env` refuses): the component builds from its file alone, and
+    never loads the environment's code location (`lightsms_pipeline.definitions`)."""
+    code = (
+        "import sys\n"
+        "from component_sandbox import loaded\n"
+        "with loaded('type: lightsms_pipeline.LightSMSComponent\\nattributes:\\n  timezone: Europe/Riga\\n')"
+        " as (component, defs, _):\n"
+        "    print(component.settings.timezone, 'lightsms_pipeline.definitions' in sys.modules)\n"
+    )
+    env = {**os.environ, "LIGHTSMS_TIMEZON": "Mars/Base", "LIGHTSMS_DATA_DIR": "/elsewhere"}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", "")])
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["Europe/Riga", "False"]

@@ -21,8 +21,22 @@ from wheel_venvs import (
 )
 
 from lightsms_pipeline.contract import INCOMING, POLL_CHART_PNG
+from lightsms_pipeline.dagster_ext import VERIFIED_DAGSTER
 
 __all__ = ["dists"]
+
+COMPONENT_SCRIPT = """
+from dagster.components.testing import create_defs_folder_sandbox
+with create_defs_folder_sandbox() as sandbox:
+    folder = sandbox.defs_folder_path / "lightsms"
+    folder.mkdir()
+    (folder / "defs.yaml").write_text(
+        "type: lightsms_pipeline.LightSMSComponent\\nattributes:\\n  timezone: Europe/Riga\\n"
+    )
+    with sandbox.load_component_and_build_defs(defs_path=folder) as (component, defs):
+        keys = {k.to_user_string() for k in defs.resolve_all_asset_keys()}
+        print(component.settings.timezone, "incoming_messages" in keys)
+"""
 
 
 @pytest.mark.slow
@@ -46,6 +60,7 @@ def test_the_wheel_on_the_lowest_dagster_claimed_materializes_a_day_and_draws_th
     assert report["success"], report["failures"]
     assert report["dagster_version"] == lowest
     assert report["instance_class"] == "BatchingInstance"
+    assert report["ext_warnings"] == (0 if lowest in VERIFIED_DAGSTER else 1)
     table = pq.read_table(day_file(data, INCOMING, JAN_15))
     assert sorted(table["id_sms"].to_pylist()) == sorted(m.id_sms for m in traffic.day(JAN_15))
     assert report["chart"]["kind"] == "MarkdownMetadataValue"
@@ -73,3 +88,8 @@ def test_the_wheel_on_the_lowest_dagster_claimed_materializes_a_day_and_draws_th
     assert "instance_class" in (tmp_path / "demo-home" / "dagster.yaml").read_text(encoding="utf-8")
     assert BATCH_FELL_BACK not in demo.stderr, demo.stderr[-3000:]
     assert day_file(demo_data, INCOMING, JAN_15).is_file()
+
+    # A user's defs.yaml of LightSMSComponent, loaded by this Dagster's own component utilities.
+    component = venv.run([str(venv.bin("python")), "-c", COMPONENT_SCRIPT], cwd=work)
+    assert component.returncode == 0, component.stderr[-3000:]
+    assert component.stdout.split() == ["Europe/Riga", "True"]
