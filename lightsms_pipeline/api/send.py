@@ -15,6 +15,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
+# A send's URL carries the number (`phone=`); importing api/stop_list.py installs the filter
+# that hides it from urllib3's request log.
+from lightsms_pipeline.api import stop_list as _hides_phones_in_urls  # noqa: F401
 from lightsms_pipeline.api.client import TIMESTAMP, AttemptFault, LightSMSClient
 from lightsms_pipeline.api.responses import (
     ASCII_NUMBER,
