@@ -4,6 +4,8 @@ raises is a run killed between the record and LightSMS's answer."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -194,3 +196,27 @@ def test_the_record_is_a_plain_parquet_file_with_every_column(dataset: Dataset) 
         "id_sms", "subscriber", "class", "text", "parts", "state", "error_code",
         "decided_at", "sent_at", "provider_id", "cost", "count_sms", "detail",
     ]  # fmt: skip
+
+
+def test_two_runs_started_together_send_each_reply_once(dataset: Dataset) -> None:
+    # The first run holds the record's lock while it sends; the second waits, then finds all done.
+    started, release = threading.Event(), threading.Event()
+    calls: list[str] = []
+
+    def slow(client: Any, *, phone: str, **_: Any) -> SendOutcome:
+        calls.append(phone)
+        started.set()
+        release.wait(10)
+        return SENT
+
+    first = threading.Thread(target=run, args=(dataset, slow))
+    first.start()
+    assert started.wait(10)
+    second = threading.Thread(target=run, args=(dataset, slow))
+    second.start()
+    time.sleep(0.5)  # the second run is now waiting for the lock (or, unlocked, sending)
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert sorted(calls) == ["+37061234567", "+37069999999"]
+    assert states(dataset) == {("1", "opt_out"): "sent", ("2", "help"): "sent"}
