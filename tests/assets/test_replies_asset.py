@@ -208,3 +208,15 @@ def test_replies_is_whole_history_after_classified_and_the_opt_out_list_with_its
         changed.resolve_assets_def(CLASSIFIED).code_versions_by_key
         == defs.resolve_assets_def(CLASSIFIED).code_versions_by_key
     )
+
+
+def test_with_a_salt_the_reply_reaches_the_number_and_the_record_names_the_hash(
+    replying: Pipeline, simulator: SimulatorServer
+) -> None:
+    salted = replying.with_settings(sender_hash_salt="pepper-for-the-test")
+    assert salted.materialize(TODAY, assets=REPLY_PATH).success
+    assert {phone for phone, _, _ in sent(simulator)} == {ALICE, BOB, DAVE}
+    rows = record(salted)
+    assert rows["101"]["state"] == "sent"
+    assert all(r["subscriber"].startswith("h:") for r in rows.values())
+    assert not any(number in str(rows) for number in (ALICE, BOB, CAROL, DAVE))
