@@ -58,6 +58,7 @@ from lightsms_pipeline.rules.replies import (
     messages_to_answer,
     row_of,
     settled_record,
+    undecided,
     with_outcome,
 )
 from lightsms_pipeline.rules.replies import decide as decide_replies
@@ -125,8 +126,9 @@ def answer_messages(
             log.warning("replies: %d interrupted before LightSMS answered are now unknown", settled)
             write_record(dataset, record)
         history = reply_messages(dataset, options.rules)
+        fresh = undecided(history.table, record, dry_run=not options.sending)
         decisions = decide_replies(
-            messages_to_answer(history.table, options.rules),
+            messages_to_answer(fresh, options.rules),
             OptOutState.of(history.table, options.rules),
             record,
             options.rules.replies,

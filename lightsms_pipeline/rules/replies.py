@@ -177,6 +177,23 @@ def messages_filter(replies: Replies) -> pc.Expression:
     return pc.field("class").isin(list(answered_classes(replies)))
 
 
+def undecided(classified: pa.Table, record: pa.Table, *, dry_run: bool) -> pa.Table:
+    """The rows of `classified` whose (id_sms, class) the record does not settle: filtered in
+    Arrow, so that a long history of answered messages is not turned into Python objects on
+    every run (live pick-up runs every half minute)."""
+    final = record.filter(pc.invert(_decided_again_mask(record["state"], dry_run)))
+    if not final.num_rows or not classified.num_rows:
+        return classified
+    settled = pc.binary_join_element_wise(final["id_sms"], final["class"], "\x1f")
+    keys = pc.binary_join_element_wise(classified["id_sms"], classified["class"], "\x1f")
+    return classified.filter(pc.invert(pc.is_in(keys, value_set=settled)))
+
+
+def _decided_again_mask(states: pa.ChunkedArray, dry_run: bool) -> pa.ChunkedArray:
+    again = [NOT_SENT] if dry_run else [NOT_SENT, DRY_RUN]
+    return pc.is_in(states, value_set=pa.array(again, pa.string()))
+
+
 def messages_to_answer(classified: pa.Table, rules: Rules) -> list[Message]:
     """The messages a reply is configured for, in time order (then `id_sms` as an integer), so
     that the rate limit and the daily cap hold back the later ones."""
@@ -280,23 +297,32 @@ def decide(
     `min_hours_between` hours, and at most `max_per_day` replies in the provider's day. In a dry
     run the earlier dry runs' plans count for the limits as sends would.
     """
+    # Only the record's rows about these messages, and its recent replies, are looked at in
+    # Python: a long record is filtered in Arrow first.
+    ids = pa.array(sorted({m.id_sms for m in messages}), pa.string())
+    about = record.filter(pc.is_in(record["id_sms"], value_set=ids))
     final = {
         (row["id_sms"], row["class"])
-        for row in record.select(["id_sms", "class", "state"]).to_pylist()
+        for row in about.select(["id_sms", "class", "state"]).to_pylist()
         if not decided_again(row["state"], dry_run)
     }
     counted = (*MAY_HAVE_REACHED, DRY_RUN) if dry_run else MAY_HAVE_REACHED
     last_reply: dict[tuple[str, str], datetime] = {}
     day_start = _provider_day_start(now, timezone)
+    between = timedelta(hours=replies.min_hours_between)
+    since = pa.scalar(min(day_start, now - between), pa.timestamp("us", tz="UTC"))
+    recent = record.filter(
+        pc.and_(
+            pc.is_in(record["state"], value_set=pa.array(counted, pa.string())),
+            pc.greater_equal(record["decided_at"], since),
+        )
+    )
     today = 0
-    for row in record.select(["subscriber", "class", "state", "decided_at"]).to_pylist():
-        if row["state"] not in counted:
-            continue
+    for row in recent.select(["subscriber", "class", "decided_at"]).to_pylist():
         key = (row["subscriber"], row["class"])
         if key not in last_reply or row["decided_at"] > last_reply[key]:
             last_reply[key] = row["decided_at"]
         today += row["decided_at"] >= day_start
-    between = timedelta(hours=replies.min_hours_between)
     decisions = []
     for message in messages:
         if (message.id_sms, message.message_class) in final:

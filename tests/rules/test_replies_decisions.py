@@ -27,6 +27,7 @@ from lightsms_pipeline.rules.replies import (
     messages_to_answer,
     row_of,
     settled_record,
+    undecided,
 )
 
 ALICE, BOB = "37061234567", "37069999999"
@@ -257,3 +258,22 @@ def test_deciding_twice_with_the_first_decisions_recorded_sends_nothing_more(
             assert message.is_phone
             limit = 5 if cls == "opt_out" else 60
             assert now - message.received_at <= timedelta(minutes=limit)
+
+
+def test_messages_the_record_settles_are_dropped_before_any_python_object_is_made() -> None:
+    rows = [
+        {"text": "help", "at": at(0)},
+        {"text": "info", "at": at(0), "sender": BOB},
+        {"text": "hi", "at": at(0)},
+    ]
+    table = classified_rows(rows, RULES)
+    record = recorded(rows, {"1": SENT, "2": DRY_RUN, "3": NOT_SENT})
+    assert undecided(table, record, dry_run=False)["id_sms"].to_pylist() == ["2", "3"]
+    assert undecided(table, record, dry_run=True)["id_sms"].to_pylist() == ["3"]
+    # The same message under another class (the rules changed) is not settled by the old row.
+    assert (
+        undecided(
+            table, recorded(rows, {"1": SENT}).set_column(2, "class", pa.array(["other"])), dry_run=False
+        ).num_rows
+        == 3
+    )
