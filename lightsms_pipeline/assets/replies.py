@@ -37,6 +37,7 @@ from lightsms_pipeline.rules.replies import (
     NOT_SENT,
     RECORD_SCHEMA,
     REFUSED,
+    SENDING,
     SENT,
     SKIPPED_CAP,
     SKIPPED_LATE,
@@ -51,6 +52,7 @@ from lightsms_pipeline.rules.replies import (
 from lightsms_pipeline.settings import Settings
 
 PREVIEW_ROWS = 10
+SHOWN_UNKNOWN = 20  # in the check's description; its `unknown_replies` table lists every one
 STATES = (
     SENT,
     REFUSED,
@@ -157,7 +159,9 @@ def _texts_table(rules: Rules) -> MetadataValue:
 
 
 def _unknown_check(outcome: RepliesOutcome) -> AssetCheckResult:
-    unknown = rows_in(outcome.record, UNKNOWN)
+    # A `sending` row outlives a run only when it was killed mid-request (settled into unknown
+    # by the next run that decides; `off` decides nothing): as unknown to a person.
+    unknown = rows_in(outcome.record, UNKNOWN) + rows_in(outcome.record, SENDING)
     meta: dict[str, Any] = {"unknown": len(unknown), "mode": outcome.mode}
     if not unknown:
         return AssetCheckResult(
@@ -184,6 +188,11 @@ def _unknown_check(outcome: RepliesOutcome) -> AssetCheckResult:
         description=(
             f"{len(unknown)} reply(ies) may or may not have reached the phone (LightSMS's answer was "
             "lost); they are never sent again. Ask the recipient or LightSMS support: "
-            + ", ".join(f"id_sms {r['id_sms']} ({r['class']})" for r in unknown)
+            + ", ".join(f"id_sms {r['id_sms']} ({r['class']})" for r in unknown[:SHOWN_UNKNOWN])
+            + (
+                f" and {len(unknown) - SHOWN_UNKNOWN} more (see unknown_replies)"
+                if len(unknown) > SHOWN_UNKNOWN
+                else ""
+            )
         ),
     )

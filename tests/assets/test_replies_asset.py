@@ -7,7 +7,7 @@ and send.php's answer to another is lost after the SMS went out."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,11 +26,14 @@ from lightsms_pipeline.contract import (
     REPLIES,
     REPLY_RECORD_PARQUET,
 )
+from lightsms_pipeline.datasets.replies import write_record
 from lightsms_pipeline.definitions import build_definitions
+from lightsms_pipeline.rules.replies import RECORD_SCHEMA, ReplyRow, merge_record
 from lightsms_pipeline.settings import Settings
 from lightsms_pipeline.simulator.faults import FaultKind, FaultPlan
 from lightsms_pipeline.simulator.server import SimulatorServer
 from lightsms_pipeline.simulator.traffic import SimMessage, Traffic
+from lightsms_pipeline.storage.parquet import Dataset
 
 TZ = ZoneInfo("Europe/Vilnius")
 TODAY = datetime.now(TZ).date()
@@ -220,3 +223,18 @@ def test_with_a_salt_the_reply_reaches_the_number_and_the_record_names_the_hash(
     assert rows["101"]["state"] == "sent"
     assert all(r["subscriber"].startswith("h:") for r in rows.values())
     assert not any(number in str(rows) for number in (ALICE, BOB, CAROL, DAVE))
+
+
+def test_off_sends_nothing_and_still_shows_a_reply_interrupted_mid_request(
+    replying: Pipeline, simulator: SimulatorServer
+) -> None:
+    store = Dataset(replying.settings.data_dir)
+    interrupted = ReplyRow("77", "+" + ALICE, "help", "Call us", 1, "sending", datetime.now(UTC))
+    write_record(store, merge_record(RECORD_SCHEMA.empty_table(), [interrupted]))
+    result = replying.with_settings(replies="off").materialize(TODAY, assets=REPLY_PATH)
+    assert result.success
+    assert simulator.sent_messages() == []
+    assert list(record(replying)) == ["77"]  # off decides and writes nothing
+    check = unknown_check(result)
+    assert (check.passed, check.severity) == (False, AssetCheckSeverity.WARN)
+    assert "id_sms 77" in check.description
