@@ -84,6 +84,8 @@ class Settings(BaseModel):
     # Pushing opt-outs to LightSMS's stop list changes the real account: a dry run until turned on.
     stop_list_sync: Literal["off", "dry-run", "on"] = "dry-run"
     opt_out_max_delay_hours: Annotated[float, Field(gt=0)] = 24.0
+    # Replies are SMS to real people, billed: recorded as a dry run until turned on.
+    replies: Literal["off", "dry-run", "on"] = "dry-run"
     # A day whose answer is longer than this (bytes), or that times out or gets HTTP 500/502/504
     # this many times in a row, is fetched in from/to windows instead (client.WindowPolicy).
     window_max_bytes: Annotated[int, Field(ge=1)] = 64 * 1024 * 1024

@@ -16,6 +16,7 @@ from lightsms_pipeline.assets import build_downstream_assets
 from lightsms_pipeline.assets.incoming import build_incoming_messages
 from lightsms_pipeline.assets.live import build_live
 from lightsms_pipeline.assets.partitions import daily_backfill_policy, daily_partitions
+from lightsms_pipeline.assets.replies import build_replies
 from lightsms_pipeline.assets.schedules import build_schedules
 from lightsms_pipeline.assets.scope import SINGLE_ACCOUNT, AssetScope
 from lightsms_pipeline.assets.stop_list import build_stop_list_sync, opt_out_freshness
@@ -86,6 +87,7 @@ def account_definitions(
         build_incoming_messages(settings, partitions_def, rules.default_region, scope),
         *build_downstream_assets(partitions_def, daily_backfill_policy(settings), rules, scope),
         build_stop_list_sync(settings, rules, scope),
+        build_replies(settings, rules, scope),
     ]
     # The clock of docs/rules.md §8 needs these two refreshed: the UI shows when they fall behind.
     freshness = opt_out_freshness(settings)

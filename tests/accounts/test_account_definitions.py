@@ -22,6 +22,7 @@ from lightsms_pipeline.contract import (
     OPT_OUT_LIST,
     POLL_RESULTS,
     POOL,
+    REPLIES,
     STOP_LIST_SYNC,
     SUPPORT_INBOX,
 )
@@ -29,7 +30,7 @@ from lightsms_pipeline.definitions import build_definitions
 from lightsms_pipeline.resources import LightSMSResource, ParquetDatasetResource
 from lightsms_pipeline.settings import Settings
 
-ASSETS = (INCOMING, CLASSIFIED, SUPPORT_INBOX, OPT_OUT_LIST, POLL_RESULTS, STOP_LIST_SYNC)
+ASSETS = (INCOMING, CLASSIFIED, SUPPORT_INBOX, OPT_OUT_LIST, POLL_RESULTS, STOP_LIST_SYNC, REPLIES)
 SETTINGS = Settings(data_dir="s3://bucket/sms", timezone="Europe/Vilnius", start_date="2024-06-01")
 
 
