@@ -449,10 +449,11 @@ class SimulatorServer:
 
 def _lost_answer(fault: FaultKind, applied: Reply) -> Reply:
     """What the client gets instead of `applied` after the request took effect: HTTP 500, or a
-    200 with the first half of the body (whole as sent, so it reaches the parser, not the socket)."""
+    200 with the first half of the body and "..." (whole as sent, so it reaches the parser, not
+    the socket; the "..." so that half of timestamp.php's number is not a number)."""
     if fault is FaultKind.APPLY_THEN_500:
         return Reply(500, b"Internal Server Error\n", TEXT_TYPE)
-    return Reply(200, applied.body[: len(applied.body) // 2], applied.content_type)
+    return Reply(200, applied.body[: len(applied.body) // 2] + b"...", applied.content_type)
 
 
 class _HTTPServer(ThreadingHTTPServer):

@@ -141,23 +141,30 @@ def test_a_refused_connection_to_send_php_is_not_sent(client, simulator) -> None
     assert simulator.sent_messages() == []
 
 
-def test_a_closed_port_is_not_sent() -> None:
-    with socket.socket() as sock:  # a port nobody listens on: bound, never listening
+def test_a_closed_port_is_not_sent(client, simulator) -> None:
+    client.server_time_offset()  # cached: send.php itself is the request refused
+    with socket.socket() as sock:  # a port bound by nobody listening: the connection is refused
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        with LightSMSClient(f"http://127.0.0.1:{port}", LOGIN, API_KEY, retry=FAST_RETRY) as client:
-            client._offset = 0.0  # as if timestamp.php had answered: send.php itself is refused
-            outcome = send_sms(client, phone=NUMBER, text="Hello", sender=SENDER)
-            assert outcome.state == "not_sent", outcome.detail
-            # And without a cached server time, timestamp.php is refused first: send.php never asked.
-            client._offset = None
-            assert send_sms(client, phone=NUMBER, text="Hello", sender=SENDER).state == "not_sent"
-
-
-def test_an_unresolvable_host_is_not_sent() -> None:
-    with LightSMSClient("http://lightsms.invalid", LOGIN, API_KEY, retry=FAST_RETRY) as client:
-        client._offset = 0.0
+        client.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         outcome = send_sms(client, phone=NUMBER, text="Hello", sender=SENDER)
+        assert outcome.state == "not_sent", outcome.detail
+        assert "never reached" in outcome.detail
+    assert sends(simulator) == 0
+
+
+def test_without_the_server_time_send_php_is_never_asked() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        with LightSMSClient(url, LOGIN, API_KEY, retry=FAST_RETRY) as client:
+            outcome = send_sms(client, phone=NUMBER, text="Hello", sender=SENDER)
+    assert outcome.state == "not_sent" and "timestamp.php" in outcome.detail
+
+
+def test_an_unresolvable_host_is_not_sent(client) -> None:
+    client.server_time_offset()
+    client.base_url = "http://lightsms.invalid"
+    outcome = send_sms(client, phone=NUMBER, text="Hello", sender=SENDER)
     assert outcome.state == "not_sent", outcome.detail
 
 
