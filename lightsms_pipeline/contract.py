@@ -37,6 +37,8 @@ POOL = "lightsms_api"  # the concurrency pool every call to LightSMS runs in
 MAIN_JOB = "lightsms_job"
 DAILY_SCHEDULE = "lightsms_daily"
 INTRADAY_SCHEDULE = "lightsms_intraday"
+LIVE_SENSOR = "lightsms_live"  # new messages picked up within the minute (docs/rules.md §10)
+LIVE_JOB = "lightsms_live_job"
 
 # --- the API's formats ---------------------------------------------------------------------------
 API_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # `date` of a message, and the `from`/`to` parameters

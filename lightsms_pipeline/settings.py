@@ -96,6 +96,9 @@ class Settings(BaseModel):
     # Days of a backfill per run (BackfillPolicy.multi_run), so that a run launcher spreads a long
     # backfill over machines; 0: one run per backfill. The pool still bounds the runs at LightSMS.
     backfill_run_days: int = 0
+    # Seconds between two looks for new messages while a deployment runs (assets/live.py, a
+    # sensor per account); 0: no live pick-up, the intraday schedule alone refreshes today.
+    live_interval_seconds: Annotated[int, Field(ge=0)] = 30
     # Several LightSMS accounts (lightsms_pipeline/accounts.py); empty: the one account of
     # LIGHTSMS_LOGIN / LIGHTSMS_API_KEY, with today's asset keys and layout.
     accounts_file: str = ""

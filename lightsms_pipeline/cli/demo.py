@@ -34,7 +34,8 @@ def run_demo(data_dir: str | None, per_day: int, start: date, end: date) -> int:
     warnings.filterwarnings("ignore", module="dagster")  # beta/preview notices, not the user's concern
 
     from lightsms_pipeline.assets.schedules import range_run_request
-    from lightsms_pipeline.definitions import MAIN_JOB, build_definitions
+    from lightsms_pipeline.contract import MAIN_JOB
+    from lightsms_pipeline.definitions import build_definitions
     from lightsms_pipeline.presentation.summary import print_summary
     from lightsms_pipeline.resources import LightSMSResource
 

@@ -44,7 +44,7 @@ from lightsms_pipeline.simulator.stop_list import (
     StopList,
     stop_list_answer,
 )
-from lightsms_pipeline.simulator.traffic import Traffic
+from lightsms_pipeline.simulator.traffic import DEDICATED_PHONE, Traffic
 
 _ENDPOINTS = {
     "/external/get/timestamp.php": TIMESTAMP,
@@ -154,6 +154,16 @@ class SimulatedLogin:
             self._traffic = traffic
             self._bodies.clear()
             self._window_bodies.clear()
+
+    def receive(self, at: datetime, sender: str, text: str, phone: str | None, prefix: str) -> str:
+        """Make a message arrive at `at` (naive local, whole seconds); its id_sms. Cached
+        answers are dropped: a window that ended in the current second may now hold more."""
+        with self._bodies_lock:
+            message = self._traffic.receive(at, sender, text, phone=phone, prefix=prefix)
+            self._window_bodies.clear()
+            self._bodies.pop((at.date(), "json"), None)
+            self._bodies.pop((at.date(), "xml"), None)
+        return message.id_sms
 
     def window_reply(self, start: datetime, end: datetime, fmt: ResponseFormat) -> Reply:
         """A finished window's answer, encoded once (a million-message day is asked in windows)."""
@@ -326,6 +336,24 @@ class SimulatorServer:
         added = SimulatedLogin(login, api_key, traffic if traffic is not None else self.traffic)
         self._logins[login] = added
         return added
+
+    def receive(
+        self,
+        sender: str,
+        text: str,
+        *,
+        login: str | None = None,
+        phone: str | None = DEDICATED_PHONE,
+        prefix: str = "",
+    ) -> tuple[str, datetime]:
+        """Make a message from `sender` arrive now, by the simulator's clock, on `login`'s account
+        (default: the first): incoming.php lists it from this moment, for `date` and `from`/`to`.
+        Returns its id_sms and the moment it arrived (aware, in the traffic's zone), from which a
+        test measures how fast the pipeline acted on it (docs/rules.md §10)."""
+        served = self._logins[login] if login is not None else self._primary
+        arrived = datetime.fromtimestamp(self.now_epoch(), served.traffic.tz)
+        at = arrived.replace(tzinfo=None, microsecond=0)
+        return served.receive(at, sender, text, phone, prefix), arrived
 
     def login_state(self, login: str) -> SimulatedLogin:
         """The account served for `login` (its traffic and stop list, for tests to compare)."""
