@@ -2,8 +2,10 @@
 
     python benchmarks/run.py                    # full sizes, several minutes
     python benchmarks/run.py --quick            # small sizes, a smoke run
-    python benchmarks/run.py --only backfill    # or normalize, million_day, downstream, history:
+    python benchmarks/run.py --only backfill    # or normalize, million_day, downstream, history, live:
                                                 # replaces those sections, keeps the others
+    python benchmarks/run.py --only live --live-minutes 2
+                                                # the daemon over 2 min of live arrivals (default 10)
     python benchmarks/run.py --baseline-days 60 # measure the sequential baseline on 60 days, extrapolate
     python benchmarks/run.py --only backfill --against main~3
                                                 # also the pipeline of an older revision, old and new
@@ -30,12 +32,12 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import backfill, downstream, history, million_day, normalize_throughput
+from benchmarks import backfill, downstream, history, live, million_day, normalize_throughput
 from benchmarks.machine import describe, load_average
 from benchmarks.results import Table, merge_results, write_results
 
 RESULTS = Path(__file__).resolve().with_name("RESULTS.md")
-BENCHMARKS = ("backfill", "normalize", "million_day", "downstream", "history")
+BENCHMARKS = ("backfill", "normalize", "million_day", "downstream", "history", "live")
 
 
 def log(message: str) -> None:
@@ -62,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="backfill: also run the pipeline of this git revision, interleaved with this tree's",
     )
+    live.add_arguments(parser)
     parser.add_argument(
         "--output", type=Path, default=RESULTS, help=f"results file (default: {RESULTS.name})"
     )
@@ -69,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     machine = describe(sys.argv if argv is None else ["benchmarks/run.py", *argv])
     started = time.perf_counter()
     tables: list[Table] = []
+    failed: list[str] = []
     for name in args.only or BENCHMARKS:
         log(f"{name}: starting")
         if name == "backfill":
@@ -79,8 +83,14 @@ def main(argv: list[str] | None = None) -> int:
             table = million_day.run(args.quick)
         elif name == "downstream":
             table = downstream.run(args.quick, log=log)
-        else:
+        elif name == "history":
             table = history.run(args.quick, log=log)
+        else:  # the latency targets decide the exit status: a daemon that lags is a regression
+            table, ok = live.run(
+                args.live_minutes, args.live_per_minute, args.live_interval, args.live_quiet_minutes, log=log
+            )
+            if not ok:
+                failed.append(name)
         print(table.markdown() + "\n", flush=True)
         tables.append(table)
     minutes = (time.perf_counter() - started) / 60
@@ -93,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         write_results(args.output, machine, tables, preface)
     log(f"wrote {args.output} ({minutes:.1f} min)")
+    if failed:
+        log(f"FAIL: {', '.join(failed)} missed its target")
+        return 1
     return 0
 
 

@@ -16,6 +16,7 @@ SUPPORT_INBOX = "support_inbox"
 OPT_OUT_LIST = "opt_out_list"
 POLL_RESULTS = "poll_results"
 STOP_LIST_SYNC = "stop_list_sync"  # opt-outs pushed to LightSMS's stop list (docs/rules.md §8)
+REPLIES = "replies"  # answers to the senders, sent once (docs/rules.md §9)
 
 # --- files of the unpartitioned datasets, relative to LIGHTSMS_DATA_DIR --------------------------
 OPT_OUT_PARQUET = "opt_out_list.parquet"
@@ -27,6 +28,8 @@ HISTORY_STATE_DIR = "_history"
 STOP_LIST_RECORD_PARQUET = "stop_list_record.parquet"  # every push, lookup and dry-run plan
 STOP_LIST_CONFLICTS_PARQUET = "stop_list_conflicts.parquet"  # what needs a person
 STOP_LIST_CLOCK_CHECK = "opt_outs_reach_stop_list_in_time"  # the asset check of the 10-day clock
+REPLY_RECORD_PARQUET = "reply_record.parquet"  # every reply decided, sent, refused or unknown
+NO_UNKNOWN_REPLIES_CHECK = "no_unknown_replies"  # the asset check that shows every unknown reply
 
 # --- Dagster wiring ------------------------------------------------------------------------------
 GROUP = "lightsms"
@@ -34,6 +37,8 @@ POOL = "lightsms_api"  # the concurrency pool every call to LightSMS runs in
 MAIN_JOB = "lightsms_job"
 DAILY_SCHEDULE = "lightsms_daily"
 INTRADAY_SCHEDULE = "lightsms_intraday"
+LIVE_SENSOR = "lightsms_live"  # new messages picked up within the minute (docs/rules.md §10)
+LIVE_JOB = "lightsms_live_job"
 
 # --- the API's formats ---------------------------------------------------------------------------
 API_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # `date` of a message, and the `from`/`to` parameters

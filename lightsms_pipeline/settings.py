@@ -84,6 +84,8 @@ class Settings(BaseModel):
     # Pushing opt-outs to LightSMS's stop list changes the real account: a dry run until turned on.
     stop_list_sync: Literal["off", "dry-run", "on"] = "dry-run"
     opt_out_max_delay_hours: Annotated[float, Field(gt=0)] = 24.0
+    # Replies are SMS to real people, billed: recorded as a dry run until turned on.
+    replies: Literal["off", "dry-run", "on"] = "dry-run"
     # A day whose answer is longer than this (bytes), or that times out or gets HTTP 500/502/504
     # this many times in a row, is fetched in from/to windows instead (client.WindowPolicy).
     window_max_bytes: Annotated[int, Field(ge=1)] = 64 * 1024 * 1024
@@ -94,6 +96,9 @@ class Settings(BaseModel):
     # Days of a backfill per run (BackfillPolicy.multi_run), so that a run launcher spreads a long
     # backfill over machines; 0: one run per backfill. The pool still bounds the runs at LightSMS.
     backfill_run_days: int = 0
+    # Seconds between two looks for new messages while a deployment runs (assets/live.py, a
+    # sensor per account); 0: no live pick-up, the intraday schedule alone refreshes today.
+    live_interval_seconds: Annotated[int, Field(ge=0)] = 30
     # Several LightSMS accounts (lightsms_pipeline/accounts.py); empty: the one account of
     # LIGHTSMS_LOGIN / LIGHTSMS_API_KEY, with today's asset keys and layout.
     accounts_file: str = ""

@@ -14,7 +14,9 @@ from dagster import AssetSelection, Definitions, EnvVar, define_asset_job, in_pr
 from lightsms_pipeline.accounts import Account, load_accounts
 from lightsms_pipeline.assets import build_downstream_assets
 from lightsms_pipeline.assets.incoming import build_incoming_messages
+from lightsms_pipeline.assets.live import build_live
 from lightsms_pipeline.assets.partitions import daily_backfill_policy, daily_partitions
+from lightsms_pipeline.assets.replies import build_replies
 from lightsms_pipeline.assets.schedules import build_schedules
 from lightsms_pipeline.assets.scope import SINGLE_ACCOUNT, AssetScope
 from lightsms_pipeline.assets.stop_list import build_stop_list_sync, opt_out_freshness
@@ -85,6 +87,7 @@ def account_definitions(
         build_incoming_messages(settings, partitions_def, rules.default_region, scope),
         *build_downstream_assets(partitions_def, daily_backfill_policy(settings), rules, scope),
         build_stop_list_sync(settings, rules, scope),
+        build_replies(settings, rules, scope),
     ]
     # The clock of docs/rules.md §8 needs these two refreshed: the UI shows when they fall behind.
     freshness = opt_out_freshness(settings)
@@ -103,6 +106,7 @@ def account_definitions(
         if scope.account is None
         else f"Account {scope.account}: fetch incoming SMS for the selected days and rebuild its datasets.",
     )
+    live_sensors, live_jobs = build_live(settings, scope)
     defaults = {
         scope.lightsms_key: lightsms,
         scope.dataset_key: ParquetDatasetResource(data_dir=settings.data_dir),
@@ -113,8 +117,9 @@ def account_definitions(
         # nothing when the fetching is threaded inside the one asset (benchmarks/RESULTS.md).
         # One executor object for every account: `Definitions.merge` refuses two different ones.
         executor=in_process_executor,
-        jobs=[job],
+        jobs=[job, *live_jobs],
         schedules=build_schedules(settings, job_name, account=scope.account),
+        sensors=live_sensors,
         resources={**defaults, **overrides},
     )
 

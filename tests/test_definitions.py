@@ -31,6 +31,7 @@ from lightsms_pipeline.contract import (
     OPT_OUT_LIST,
     POLL_RESULTS,
     POOL,
+    REPLIES,
     STOP_LIST_CLOCK_CHECK,
     STOP_LIST_SYNC,
     SUPPORT_INBOX,
@@ -41,7 +42,7 @@ from lightsms_pipeline.settings import Settings
 
 DAILY = (INCOMING, CLASSIFIED, SUPPORT_INBOX)
 WHOLE_HISTORY = (OPT_OUT_LIST, POLL_RESULTS)
-PUSHES = (STOP_LIST_SYNC,)
+PUSHES = (STOP_LIST_SYNC, REPLIES)  # the assets that change something at LightSMS
 SETTINGS = Settings(
     timezone="Europe/Riga",
     start_date="2024-06-01",
@@ -102,7 +103,12 @@ def test_whole_history_assets_are_unpartitioned_and_read_the_classified_days(def
 
 def test_only_the_assets_that_call_lightsms_run_in_the_api_pool(defs) -> None:
     pools = {name: defs.resolve_assets_def(name).op.pool for name in (*DAILY, *WHOLE_HISTORY, *PUSHES)}
-    assert pools == {INCOMING: POOL, STOP_LIST_SYNC: POOL, **{n: None for n in (*DAILY[1:], *WHOLE_HISTORY)}}
+    assert pools == {
+        INCOMING: POOL,
+        STOP_LIST_SYNC: POOL,
+        REPLIES: POOL,
+        **{n: None for n in (*DAILY[1:], *WHOLE_HISTORY)},
+    }
 
 
 def test_incoming_messages_carries_its_three_checks_and_the_step_retry_from_settings(defs) -> None:

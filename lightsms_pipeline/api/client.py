@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime
 from typing import Literal, TypeVar
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from tenacity import (
     RetryCallState,
@@ -131,12 +132,27 @@ class FetchStats:
 class _Transient(Exception):
     """A fault worth another try; carries what to report if the retries run out."""
 
-    def __init__(self, problem: str, retry_after: float | None = None, *, size_like: bool = False) -> None:
+    def __init__(
+        self,
+        problem: str,
+        retry_after: float | None = None,
+        *,
+        size_like: bool = False,
+        never_sent: bool = False,
+    ) -> None:
         super().__init__(problem)
         self.problem = problem
         self.retry_after = retry_after
         # A read timeout or HTTP 500/502/504: maybe passing, maybe an answer too large to give.
         self.size_like = size_like
+        # The request surely did not reach the API (no connection, or a 429 refusing it): what
+        # send.php needs to know, where a lost answer must never be sent again (api/send.py).
+        self.never_sent = never_sent
+
+
+# What one `signed_call` raises for a transport fault or a passing unreadable body, for callers
+# that make a single attempt and decide themselves (api/send.py); `retried` catches it.
+AttemptFault = _Transient
 
 
 class _Malformed(_Transient):
@@ -375,11 +391,15 @@ class LightSMSClient:
             # Reading the body here turns a truncated body into a retryable transport error.
             _read_body(resp, max_bytes)
         except requests.ConnectTimeout:
-            raise _Transient(f"connection timed out after {self.retry.connect_timeout:g} s") from None
+            raise _Transient(
+                f"connection timed out after {self.retry.connect_timeout:g} s", never_sent=True
+            ) from None
         except requests.Timeout:
             raise _Transient(f"timed out after {self.retry.read_timeout:g} s", size_like=True) from None
         except requests.RequestException as exc:
-            raise _Transient(f"connection failed ({type(exc).__name__})") from None
+            never_sent = _no_connection(exc)
+            what = "no connection" if never_sent else "connection failed"
+            raise _Transient(f"{what} ({type(exc).__name__})", never_sent=never_sent) from None
         finally:
             self.stats.add(requests=1, seconds=time.monotonic() - started)
         if resp.status_code in RETRYABLE_STATUS:
@@ -387,6 +407,7 @@ class LightSMSClient:
                 f"HTTP {resp.status_code}",
                 retry_after=_retry_after(resp),
                 size_like=resp.status_code in SIZE_LIKE_STATUS,
+                never_sent=resp.status_code == 429,  # "Too Many Requests": refused, not processed
             )
         encoding = resp.headers.get("Content-Encoding", "identity").strip().lower()
         if not resp.content and encoding not in ("identity", "gzip"):
@@ -514,6 +535,17 @@ class LightSMSClient:
         """`attempt` (made of `signed_call`s) under the retry policy: its transient faults are
         tried again, the last one raised as `UnavailableError` or `MalformedResponseError`."""
         return self._with_retries(attempt, endpoint, where)  # type: ignore[no-any-return]
+
+
+def _no_connection(exc: requests.RequestException) -> bool:
+    """Whether a request failed before any byte of it was sent: the connection was never made
+    (refused, DNS failure: urllib3's NewConnectionError, NameResolutionError included). A reset
+    or a protocol error on an open connection may come after the request went out."""
+    if not isinstance(exc, requests.ConnectionError) or isinstance(exc, requests.exceptions.ProxyError):
+        return False
+    cause = exc.args[0] if exc.args else None
+    reason = getattr(cause, "reason", cause)
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
 def _read_body(resp: requests.Response, max_bytes: int | None) -> None:

@@ -19,14 +19,20 @@ from lightsms_pipeline.cli.demo import DEMO_LOGIN, ensure_instance_config, simul
 from lightsms_pipeline.errors import MissingExtraError
 
 
-def run_dev(ui_port: int, simulator_port: int) -> int:
+def run_dev(ui_port: int, simulator_port: int, live_per_minute: float = 2.0) -> int:
     """`dagster dev` on this package's definitions with the simulator as the account, until
     Ctrl-C. The module, not the repository's workspace.yaml (which names the same module), so
-    that an installed package runs it from any folder."""
+    that an installed package runs it from any folder.
+
+    The simulator receives `live_per_minute` messages a minute meanwhile, so the live sensor
+    (docs/rules.md §10) has arrivals to act on in the UI."""
     if importlib.util.find_spec("dagster_webserver") is None:
         raise MissingExtraError("webserver", "`lightsms-pipeline dev` (the Dagster UI)")
+    from lightsms_pipeline.simulator.cli import live_arrivals
+
     api_key = secrets.token_hex(16)
     with simulator(500, None, api_key, port=simulator_port).start() as sim:
+        live = live_arrivals(sim, live_per_minute, seed=42)
         env = {
             **os.environ,
             "LIGHTSMS_BASE_URL": sim.base_url,
@@ -37,6 +43,8 @@ def run_dev(ui_port: int, simulator_port: int) -> int:
         env.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve()))
         ensure_instance_config(Path(env["DAGSTER_HOME"]))
         print(f"simulator at {sim.base_url}; Dagster UI at http://127.0.0.1:{ui_port}")
+        if live is not None:
+            print(f"{live_per_minute:g} messages a minute arrive live; the sensor lightsms_live acts on them")
         cmd = [
             str(Path(sys.executable).with_name("dagster")),
             "dev",
@@ -45,7 +53,11 @@ def run_dev(ui_port: int, simulator_port: int) -> int:
             "-p",
             str(ui_port),
         ]
-        return run_until_stopped(cmd, env)
+        try:
+            return run_until_stopped(cmd, env)
+        finally:
+            if live is not None:
+                live.stop()
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)

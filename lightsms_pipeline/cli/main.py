@@ -76,10 +76,19 @@ def _main(argv: Sequence[str] | None) -> int:
         metavar="LOGIN:API_KEY",
         help="serve another account too (its own key, traffic and stop list); repeatable",
     )
+    p.add_argument(
+        "--live-per-minute", type=float, default=0.0, help="messages arriving now, a minute (0: none)"
+    )
 
     p = sub.add_parser("dev", help="start the simulator and the Dagster UI wired to it")
     p.add_argument("--port", type=int, default=3000, help="Dagster UI port")
     p.add_argument("--simulator-port", type=int, default=8765)
+    p.add_argument(
+        "--live-per-minute",
+        type=float,
+        default=2.0,
+        help="messages the simulator receives a minute while it runs, 10%% STOP and 5%% HELP (0: none)",
+    )
 
     p = sub.add_parser("docs", help="list the documents the messages cite, or print one (e.g. `docs rules`)")
     p.add_argument("name", nargs="?", default=None, help="a document, e.g. rules or rules.md")
@@ -104,10 +113,11 @@ def _main(argv: Sequence[str] | None) -> int:
                 login=args.login,
                 api_key=args.api_key,
                 accounts=args.account,
+                live_per_minute=args.live_per_minute,
             )
             return 0
         if args.command == "dev":
-            return run_dev(args.port, args.simulator_port)
+            return run_dev(args.port, args.simulator_port, args.live_per_minute)
         if args.command == "docs":
             return run_docs(args.name)
     except LightSMSError as exc:

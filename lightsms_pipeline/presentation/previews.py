@@ -12,7 +12,7 @@ from datetime import date, datetime
 import pyarrow as pa
 from dagster import MetadataValue, TableColumn, TableMetadataValue, TableRecord, TableSchema
 
-from lightsms_pipeline.contract import OPT_OUT_LIST, STOP_LIST_SYNC
+from lightsms_pipeline.contract import OPT_OUT_LIST, REPLIES, STOP_LIST_SYNC
 
 CELL_CHARS = 60  # longer texts are cut so a preview stays readable
 NEVER_NULL = "never null"
@@ -84,6 +84,21 @@ DATASET_COLUMN_MEANINGS: Mapping[str, Mapping[str, str]] = {
     },
     STOP_LIST_SYNC: {
         "id_sms": "the id of the opt-out message behind the push",
+    },
+    # the replies' record (docs/rules.md §9)
+    REPLIES: {
+        "id_sms": "the id of the message answered; one reply per (id_sms, class), ever",
+        "class": "the class of the message answered, whose reply text was used",
+        "text": "the reply's text, as sent (or as it would have been)",
+        "parts": "the SMS parts the text is billed as, counted before sending (GSM-7 160/153, UCS-2 70/67)",
+        "state": "dry_run, sending, sent, refused, unknown, not_sent or skipped_* (docs/rules.md §9)",
+        "error_code": "LightSMS's error code of a refused reply (0 when sent)",
+        "decided_at": "when the reply was decided (UTC); the rate limit and daily cap count from it",
+        "sent_at": "when LightSMS answered that the reply was sent (UTC)",
+        "provider_id": "send.php's id_sms of the sent reply (for status.php)",
+        "cost": "what LightSMS said the reply cost, as decimal text",
+        "count_sms": "the SMS parts LightSMS billed",
+        "detail": "why the reply was skipped, refused or is unknown, in words",
     },
 }
 

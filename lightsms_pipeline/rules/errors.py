@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from lightsms_pipeline.errors import ConfigurationError
-from lightsms_pipeline.rules.model import Poll, PollDefaults, Rules
+from lightsms_pipeline.rules.model import Poll, PollDefaults, Replies, Rules
 
 
 class RulesFileError(ConfigurationError):
@@ -39,7 +39,7 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return text
 
 
-_MODEL_AT: dict[str, type[BaseModel]] = {"polls": Poll, "poll_defaults": PollDefaults}
+_MODEL_AT: dict[str, type[BaseModel]] = {"polls": Poll, "poll_defaults": PollDefaults, "replies": Replies}
 
 
 def _known_keys(parent: tuple[int | str, ...]) -> list[str]:

@@ -73,9 +73,12 @@ def _packaged_defaults() -> dict[str, Any]:
 
 
 def _merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Mappings merge key by key; a list or a scalar in the file replaces the default."""
+    """Mappings merge key by key; a list or a scalar in the file replaces the default. A section
+    with nothing under it (`replies:`, YAML's null) is an empty mapping: it changes nothing."""
     merged = dict(base)
     for key, value in overrides.items():
+        if value is None and isinstance(merged.get(key), dict):
+            continue
         if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
             merged[key] = _merge(merged[key], value)
         else:

@@ -8,11 +8,12 @@ the packaged defaults is `loading`, and turning validation errors into readable 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import json
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -146,6 +147,85 @@ class Poll(_Strict):
         return self.end + dt.timedelta(seconds=1)
 
 
+# A sender name LightSMS accepts: up to 11 letters/digits (the GSM alphanumeric originator), or a
+# number of up to 15 digits (E.164's length). The account must also have it registered (send.php
+# errors 8-10), which only LightSMS knows.
+_SENDER_NAME = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ._&-]{1,11}$|^\+?[0-9]{1,15}$")
+# The replies' texts by class (docs/rules.md §9), in the order a person reads them.
+REPLY_CLASSES = (OPT_OUT, OPT_IN, HELP, OTHER, POLL_VOTE)
+
+
+class Replies(_Strict):
+    """The `replies:` section (docs/rules.md §9): what is answered, by whom, and the limits.
+
+    A class whose text is null gets no reply. Every default errs towards sending less: texts for
+    opt_out and opt_in only, and no `sender`, without which nothing is sent at all.
+    """
+
+    sender: str | None
+    opt_out: str | None
+    opt_in: str | None
+    help: str | None
+    other: str | None
+    poll_vote: str | None
+    by_keyword: dict[str, str]
+    confirm_within_minutes: Annotated[int, Field(ge=1)]
+    reply_within_minutes: Annotated[int, Field(ge=1)]
+    min_hours_between: Annotated[float, Field(ge=0)]
+    max_per_day: Annotated[int, Field(ge=0)]
+
+    @field_validator("by_keyword", mode="before")
+    @classmethod
+    def _null_mapping(cls, value: object) -> object:
+        return {} if value is None else value
+
+    @field_validator("sender")
+    @classmethod
+    def _sender_name(cls, value: str | None) -> str | None:
+        if value is not None and not _SENDER_NAME.match(value):
+            raise ValueError(
+                f"{value!r} is no sender name LightSMS accepts: up to 11 letters and digits "
+                "(registered on the account), or a number of up to 15 digits"
+            )
+        return value
+
+    @field_validator(*REPLY_CLASSES)
+    @classmethod
+    def _text_not_blank(cls, value: str | None) -> str | None:
+        # An empty text would be sent as an empty SMS (send.php error 3): say null for no reply.
+        if value is not None and not value.strip():
+            raise ValueError("an empty text cannot be sent; write null for no reply")
+        return value
+
+    @field_validator("by_keyword")
+    @classmethod
+    def _keyword_texts(cls, texts: dict[str, str]) -> dict[str, str]:
+        seen: dict[str, str] = {}
+        for keyword, text in texts.items():
+            if not text.strip():
+                raise ValueError(f"{keyword!r}: an empty text cannot be sent; leave the keyword out")
+            normalized = normalize_text(keyword)
+            other = seen.setdefault(normalized, keyword)
+            if other != keyword:
+                raise ValueError(f"{other!r} and {keyword!r} are the same keyword after normalization")
+        return texts
+
+    def text_for(self, message_class: str, keyword: str | None) -> str | None:
+        """The reply to a message of `message_class` that matched `keyword` (normalized), if any:
+        the keyword's own text first, else the class's."""
+        if keyword is not None:
+            by_keyword = {normalize_text(k): text for k, text in self.by_keyword.items()}
+            if keyword in by_keyword:
+                return by_keyword[keyword]
+        text: str | None = getattr(self, message_class, None) if message_class in REPLY_CLASSES else None
+        return text
+
+    def texts(self) -> list[tuple[str, str]]:
+        """(what it answers, text) of every configured reply: `opt_out`, `keyword стоп`, ..."""
+        found = [(name, text) for name in REPLY_CLASSES if (text := getattr(self, name)) is not None]
+        return found + [(f"keyword {k}", text) for k, text in self.by_keyword.items()]
+
+
 class Rules(_Strict):
     """The effective rules: the packaged defaults with a rules file's overrides applied."""
 
@@ -160,6 +240,7 @@ class Rules(_Strict):
     timezone: str
     poll_defaults: PollDefaults
     polls: list[Poll]
+    replies: Replies
 
     @model_validator(mode="before")
     @classmethod
@@ -237,7 +318,20 @@ class Rules(_Strict):
                         f"{word!r} ({word_class}) looks like the opt-out word {imitated!r}, "
                         "and a look-alike of an opt-out word opts out"
                     )
+        self._reply_keywords_known()
         return self
+
+    def _reply_keywords_known(self) -> None:
+        # A text for a keyword the rules never match would silently never be sent.
+        known = self.keyword_classes()
+        for keyword in self.replies.by_keyword:
+            if normalize_text(keyword) not in known:
+                close = difflib.get_close_matches(normalize_text(keyword), list(known), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(
+                    f"replies.by_keyword: {keyword!r} is no keyword of the rules (opt_out, opt_in or "
+                    f"help words), so its text could never be sent{hint}"
+                )
 
     def _words_by_class(self) -> list[tuple[str, list[str]]]:
         return [
@@ -257,11 +351,23 @@ class Rules(_Strict):
         return list(dict.fromkeys(normalize_text(w) for w in self._words_by_class()[0][1]))
 
     def fingerprint(self) -> str:
-        """A stable short hash of the effective rules and of `RULES_ENGINE_VERSION`, for Dagster
-        code versions and metadata: datasets built under other rules, or under an engine that
-        read the same rules differently, show as changed."""
+        """A stable short hash of the effective rules (but `replies`) and of
+        `RULES_ENGINE_VERSION`, for Dagster code versions and metadata: datasets built under other
+        rules, or under an engine that read the same rules differently, show as changed."""
+        # `replies` decides no dataset but `replies` itself: a new reply text must not mark every
+        # derived asset changed nor make the kept history extracts be read again.
         canonical = json.dumps(
-            {"engine": RULES_ENGINE_VERSION, "rules": self.model_dump(mode="json")},
+            {"engine": RULES_ENGINE_VERSION, "rules": self.model_dump(mode="json", exclude={"replies"})},
+            sort_keys=True,
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+    def replies_fingerprint(self) -> str:
+        """`fingerprint` with the `replies` section: the code version of the `replies` asset."""
+        canonical = json.dumps(
+            {"rules": self.fingerprint(), "replies": self.replies.model_dump(mode="json")},
             sort_keys=True,
             ensure_ascii=False,
             separators=(",", ":"),

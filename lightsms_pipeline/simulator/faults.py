@@ -25,11 +25,25 @@ class FaultKind(StrEnum):
     # The request takes effect (a number is added to the stop list), then its answer is lost:
     APPLY_THEN_RESET = "apply_then_reset"  # ... the connection is reset instead of answered
     APPLY_THEN_SLOW = "apply_then_slow"  # ... or answered only after `slow_seconds`
+    APPLY_THEN_500 = "apply_then_500"  # ... or answered HTTP 500
+    APPLY_THEN_MALFORMED = "apply_then_malformed"  # ... or answered 200 with half its body
 
 
-# The signed API calls; faults hit the stop-list endpoints as they hit incoming.php.
+# The signed API calls; faults hit the stop-list endpoints and send.php as they hit incoming.php.
+# On send.php the faults that answer instead of the API (http_500, http_503, html, rate_limit,
+# stale_timestamp, reset) send nothing; slow, truncated and the apply_then_* ones send first.
 _ADD_TO_STOP = "add2stop.php"
-_FAULTED_ENDPOINTS = frozenset({"incoming.php", "find_on_stop.php", _ADD_TO_STOP})
+_SEND = "send.php"
+_FAULTED_ENDPOINTS = frozenset({"incoming.php", "find_on_stop.php", _ADD_TO_STOP, _SEND})
+# The faults after which the request has taken effect and its answer is lost or late.
+APPLIED_FIRST = frozenset(
+    {
+        FaultKind.APPLY_THEN_RESET,
+        FaultKind.APPLY_THEN_SLOW,
+        FaultKind.APPLY_THEN_500,
+        FaultKind.APPLY_THEN_MALFORMED,
+    }
+)
 _NUMBER_SETTINGS = ("latency_ms", "slow_seconds", "retry_after_seconds", "seed")
 
 
@@ -47,6 +61,8 @@ class FaultPlan:
     faults_on_timestamp: bool = False
     # Stop-list pushes of these numbers (digits, as sent) get this fault on every add2stop.php.
     fail_pushes: dict[str, FaultKind] = field(default_factory=dict)
+    # send.php requests to these numbers (the `phone` parameter as sent) get this fault, every one.
+    fail_sends: dict[str, FaultKind] = field(default_factory=dict)
     _rng: random.Random = field(init=False, repr=False, compare=False)
     _lock: threading.Lock = field(init=False, repr=False, compare=False)
 
@@ -54,6 +70,7 @@ class FaultPlan:
         self.rates = {FaultKind(kind): float(rate) for kind, rate in self.rates.items()}
         self.script = [None if kind is None else FaultKind(kind) for kind in self.script]
         self.fail_pushes = {phone: FaultKind(kind) for phone, kind in self.fail_pushes.items()}
+        self.fail_sends = {phone: FaultKind(kind) for phone, kind in self.fail_sends.items()}
         if any(rate < 0 for rate in self.rates.values()) or sum(self.rates.values()) > 1.0:
             raise ValueError("fault rates must be >= 0 and add up to at most 1")
         if self.latency_ms < 0 or self.slow_seconds < 0 or self.retry_after_seconds < 0:
@@ -62,11 +79,15 @@ class FaultPlan:
         self._lock = threading.Lock()
 
     def push_fault(self, endpoint: str, phone: str | None) -> FaultKind | None:
-        """The fault every add2stop.php of this number gets (`fail_pushes`), else None; asked
-        before `choose`, which then is not consumed."""
-        if endpoint != _ADD_TO_STOP or phone is None:
+        """The fault every add2stop.php (`fail_pushes`) or send.php (`fail_sends`) of this
+        number gets, else None; asked before `choose`, which then is not consumed."""
+        if phone is None:
             return None
-        return self.fail_pushes.get(phone)
+        if endpoint == _ADD_TO_STOP:
+            return self.fail_pushes.get(phone)
+        if endpoint == _SEND:
+            return self.fail_sends.get(phone)
+        return None
 
     def choose(self, endpoint: str, date_param: str | None = None) -> FaultKind | None:
         """The fault for this request, or None to answer normally; consumes the script."""

@@ -34,7 +34,8 @@ from lightsms_pipeline.simulator.encoding import (
     fault_reply,
     messages_reply,
 )
-from lightsms_pipeline.simulator.faults import FaultKind, FaultPlan
+from lightsms_pipeline.simulator.faults import APPLIED_FIRST, FaultKind, FaultPlan
+from lightsms_pipeline.simulator.send import SEND, SendPolicy, SentLog, SentMessage, send_answer
 from lightsms_pipeline.simulator.stop_list import (
     ADD_TO_STOP,
     ALREADY_EXISTS,
@@ -43,12 +44,12 @@ from lightsms_pipeline.simulator.stop_list import (
     StopList,
     stop_list_answer,
 )
-from lightsms_pipeline.simulator.traffic import Traffic
+from lightsms_pipeline.simulator.traffic import DEDICATED_PHONE, Traffic
 
 _ENDPOINTS = {
     "/external/get/timestamp.php": TIMESTAMP,
     "/external/get/incoming.php": INCOMING,
-    **{f"/external/get/{name}": name for name in (FIND_ON_STOP, ADD_TO_STOP)},
+    **{f"/external/get/{name}": name for name in (FIND_ON_STOP, ADD_TO_STOP, SEND)},
 }
 _BODY_CACHE_ENTRIES = 1024  # a year of days in both formats, about 0.3 MB each at 2,000 a day
 
@@ -154,6 +155,16 @@ class SimulatedLogin:
             self._bodies.clear()
             self._window_bodies.clear()
 
+    def receive(self, at: datetime, sender: str, text: str, phone: str | None, prefix: str) -> str:
+        """Make a message arrive at `at` (naive local, whole seconds); its id_sms. Cached
+        answers are dropped: a window that ended in the current second may now hold more."""
+        with self._bodies_lock:
+            message = self._traffic.receive(at, sender, text, phone=phone, prefix=prefix)
+            self._window_bodies.clear()
+            self._bodies.pop((at.date(), "json"), None)
+            self._bodies.pop((at.date(), "xml"), None)
+        return message.id_sms
+
     def window_reply(self, start: datetime, end: datetime, fmt: ResponseFormat) -> Reply:
         """A finished window's answer, encoded once (a million-message day is asked in windows)."""
         key = (start, end, fmt)
@@ -225,6 +236,8 @@ class SimulatorServer:
         self._now = now if now is not None else _utc_now
         self.stats = SimulatorStats()
         self.already_listed_code = ALREADY_EXISTS  # add2stop.php's answer for a listed number
+        self.send_policy = SendPolicy()  # send.php's senders, blacklist, price, forced errors
+        self.sent_log = SentLog()  # every SMS send.php sent, from every login
         self._bodies_lock = threading.Lock()
         self._canned: dict[str | None, Reply] = {}
         self._httpd: _HTTPServer | None = None
@@ -324,9 +337,31 @@ class SimulatorServer:
         self._logins[login] = added
         return added
 
+    def receive(
+        self,
+        sender: str,
+        text: str,
+        *,
+        login: str | None = None,
+        phone: str | None = DEDICATED_PHONE,
+        prefix: str = "",
+    ) -> tuple[str, datetime]:
+        """Make a message from `sender` arrive now, by the simulator's clock, on `login`'s account
+        (default: the first): incoming.php lists it from this moment, for `date` and `from`/`to`.
+        Returns its id_sms and the moment it arrived (aware, in the traffic's zone), from which a
+        test measures how fast the pipeline acted on it (docs/rules.md §10)."""
+        served = self._logins[login] if login is not None else self._primary
+        arrived = datetime.fromtimestamp(self.now_epoch(), served.traffic.tz)
+        at = arrived.replace(tzinfo=None, microsecond=0)
+        return served.receive(at, sender, text, phone, prefix), arrived
+
     def login_state(self, login: str) -> SimulatedLogin:
         """The account served for `login` (its traffic and stop list, for tests to compare)."""
         return self._logins[login]
+
+    def sent_messages(self) -> list[SentMessage]:
+        """Every SMS send.php sent, in order, with the simulator's clock (UTC) when it did."""
+        return self.sent_log.messages()
 
     @property
     def log(self) -> list[dict[str, str]]:
@@ -399,6 +434,15 @@ class SimulatorServer:
                 local_now=self._local_now(served).strftime(API_DATETIME_FORMAT),
                 already_listed_code=self.already_listed_code,
             )
+        if endpoint == SEND:
+            return send_answer(
+                params,
+                self._account(served),
+                served.stop_list,
+                self.sent_log,
+                self.send_policy,
+                now_epoch=self.now_epoch(),
+            )
         request = Request(endpoint, params, self.now_epoch())
         return answer(request, self._account(served), served.traffic, served.day_reply, served.window_reply)
 
@@ -429,6 +473,15 @@ class SimulatorServer:
 
     def _day_reply(self, day: date, fmt: ResponseFormat) -> Reply | None:
         return self._primary.day_reply(day, fmt)
+
+
+def _lost_answer(fault: FaultKind, applied: Reply) -> Reply:
+    """What the client gets instead of `applied` after the request took effect: HTTP 500, or a
+    200 with the first half of the body and "..." (whole as sent, so it reaches the parser, not
+    the socket; the "..." so that half of timestamp.php's number is not a number)."""
+    if fault is FaultKind.APPLY_THEN_500:
+        return Reply(500, b"Internal Server Error\n", TEXT_TYPE)
+    return Reply(200, applied.body[: len(applied.body) // 2] + b"...", applied.content_type)
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -536,14 +589,16 @@ class _Handler(BaseHTTPRequestHandler):
             if fault is FaultKind.RESET:
                 self._reset()
                 return
-            if fault in (FaultKind.APPLY_THEN_RESET, FaultKind.APPLY_THEN_SLOW) and plan is not None:
-                # The request takes effect; then its answer is lost or late.
+            if fault in APPLIED_FIRST and plan is not None:
+                # The request takes effect (a number listed, an SMS sent); then its answer is lost.
                 applied = sim.reply(endpoint, params, None)
                 if fault is FaultKind.APPLY_THEN_RESET:
                     self._reset()
-                    return
-                if not sim.stopping.wait(plan.slow_seconds):
-                    self._send(applied)
+                elif fault is FaultKind.APPLY_THEN_SLOW:
+                    if not sim.stopping.wait(plan.slow_seconds):
+                        self._send(applied)
+                else:
+                    self._send(_lost_answer(fault, applied))
                 return
             if fault is FaultKind.SLOW and plan is not None:
                 time.sleep(plan.slow_seconds)

@@ -52,6 +52,9 @@ class StopEntry:
     id: str
     time_in: str  # provider-local "YYYY-MM-DD HH:MM:SS"
     description: str
+    # The simulator's clock (Unix seconds) when add2stop.php added it; time_in keeps only whole
+    # seconds, too coarse to measure a push's latency from a message's arrival (benchmarks/live.py).
+    added_epoch: float | None = None
 
 
 class StopList:
@@ -80,13 +83,20 @@ class StopList:
         with self._lock:
             return self._entries.get(phone)
 
-    def add(self, phone: str, time_in: str, description: str = DEFAULT_DESCRIPTION) -> StopEntry | None:
+    def add(
+        self,
+        phone: str,
+        time_in: str,
+        description: str = DEFAULT_DESCRIPTION,
+        *,
+        added_epoch: float | None = None,
+    ) -> StopEntry | None:
         """Add `phone`; None when it is already there (the API's error 20)."""
         with self._lock:
             self.add_requests[phone] += 1
             if phone in self._entries:
                 return None
-            entry = StopEntry(str(self._next_id), time_in, description)
+            entry = StopEntry(str(self._next_id), time_in, description, added_epoch)
             self._next_id += 1
             self._entries[phone] = entry
             return entry
@@ -124,7 +134,7 @@ def stop_list_answer(
     phone = params["phone"]
     if endpoint == FIND_ON_STOP:
         return _found_reply(stop_list.find(phone), fmt)
-    entry = stop_list.add(phone, local_now)
+    entry = stop_list.add(phone, local_now, added_epoch=now_epoch)
     if entry is None:
         return error_reply(already_listed_code, fmt, account.error_code_style)
     return _added_reply(entry, fmt)

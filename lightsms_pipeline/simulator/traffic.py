@@ -13,7 +13,7 @@ import bisect
 import itertools
 import random
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -224,6 +224,9 @@ class Traffic:
         )
         self._texts = _text_pool(seed)
         self._days: dict[date, tuple[SimMessage, ...]] = {}
+        # Messages made to arrive at a moment (`receive`), by day: live traffic on top of the
+        # seeded days, which they never change.
+        self._received: dict[date, list[SimMessage]] = {}
         self._lock = threading.Lock()
 
     def day(self, d: date) -> list[SimMessage]:
@@ -238,14 +241,50 @@ class Traffic:
         # Generate outside the lock: two threads racing on one day build identical tuples.
         messages = self._generate(d)
         with self._lock:
+            if d in self._received:
+                messages = _merged(messages, self._received[d])
             return self._days.setdefault(d, messages)
+
+    def receive(
+        self, at: datetime, sender: str, text: str, *, phone: str | None = DEDICATED_PHONE, prefix: str = ""
+    ) -> SimMessage:
+        """A message that arrives at `at` (a naive local time, whole seconds): listed from then on
+        by every answer covering that second, as a real account lists a message it received.
+
+        Its id follows the day's seeded ids (the day's count, plus one per message received that
+        day), so it is unique and the seeded messages keep theirs: the days a test or the demo
+        reads stay byte for byte what they were."""
+        d = at.date()
+        seeded = self._generate(d) if d not in self._days else None
+        with self._lock:
+            generated = seeded if seeded is not None else self._seeded_part(d)
+            received = self._received.setdefault(d, [])
+            base_id = (d.toordinal() - _ID_EPOCH) * _IDS_PER_DAY
+            sequence = len(generated) + len(received) + 1
+            if sequence >= _IDS_PER_DAY:
+                raise ValueError(f"{d} has no id left for another message")
+            message = SimMessage(str(base_id + sequence), _date_text(at), sender, phone, prefix, text)
+            received.append(message)
+            self._days[d] = _merged(generated, received)
+        return message
+
+    def received(self) -> list[SimMessage]:
+        """Every message made to arrive through `receive`, in arrival order per day."""
+        with self._lock:
+            return [m for d in sorted(self._received) for m in self._received[d]]
+
+    def _seeded_part(self, d: date) -> tuple[SimMessage, ...]:
+        """The seeded messages of a cached day `d` (its cached tuple minus those received)."""
+        mine = {m.id_sms for m in self._received.get(d, ())}
+        return tuple(m for m in self._days[d] if m.id_sms not in mine)
 
     def window(self, start: datetime, end: datetime) -> list[SimMessage]:
         """Messages with start <= local time <= end (naive local datetimes, both inclusive)."""
-        # Days outside the traffic's bounds are empty anyway; skip them without generating.
-        if self.start is not None:
+        # Days outside the traffic's bounds are empty anyway; skip them without generating
+        # (unless messages were received, which may be on any day).
+        if self.start is not None and not self._received:
             start = max(start, datetime(self.start.year, self.start.month, self.start.day))
-        if self.end is not None:
+        if self.end is not None and not self._received:
             end = min(end, datetime(self.end.year, self.end.month, self.end.day, 23, 59, 59))
         if end < start:
             return []
@@ -339,8 +378,78 @@ class Traffic:
         return True
 
 
+@dataclass(frozen=True)
+class LiveMix:
+    """What the simulator's live traffic mode sends (`LiveArrivals`): a Poisson stream of
+    `per_minute` messages, `stop_share` of them opt-outs and `help_share` HELPs, the rest the
+    seeded days' texts; senders are phone numbers of the traffic's sender pool."""
+
+    per_minute: float = 2.0
+    stop_share: float = 0.1
+    help_share: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.per_minute <= 0:
+            raise ValueError("per_minute must be > 0")
+        if min(self.stop_share, self.help_share) < 0 or self.stop_share + self.help_share > 1:
+            raise ValueError("stop_share and help_share must be >= 0 and add up to at most 1")
+
+
+class LiveArrivals:
+    """The traffic mode of `lightsms-pipeline dev`: a thread that makes messages arrive in real
+    time through `receive(sender, text)` (`SimulatorServer.receive`), so the live pick-up
+    (docs/rules.md §10) has something to act on. Seeded, so the same run sends the same texts."""
+
+    def __init__(
+        self, receive: Callable[[str, str], object], traffic: Traffic, mix: LiveMix, seed: int = 0
+    ) -> None:
+        self._receive = receive
+        self._mix = mix
+        self._rng = random.Random(f"lightsms-sim:{seed}:live")
+        # Phone senders only: a short code or a name cannot opt out or be answered anyway.
+        self._senders = [s for s in traffic._senders if s.isdigit() and len(s) >= 8]
+        self._texts = traffic._texts
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.sent = 0
+
+    def next_message(self) -> tuple[str, str]:
+        """The next (sender, text) of the stream."""
+        rng, mix = self._rng, self._mix
+        sender = self._senders[int(rng.random() * len(self._senders))]
+        roll = rng.random()
+        if roll < mix.stop_share:
+            return sender, _pick(rng, OPT_OUTS)
+        if roll < mix.stop_share + mix.help_share:
+            return sender, _pick(rng, HELPS)
+        return sender, self._texts[int(rng.random() * len(self._texts))]
+
+    def start(self) -> LiveArrivals:
+        self._thread = threading.Thread(target=self._run, name="lightsms-simulator-live", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _run(self) -> None:
+        mean_gap = 60.0 / self._mix.per_minute
+        while not self._stopped.wait(self._rng.expovariate(1.0 / mean_gap)):
+            self._receive(*self.next_message())
+            self.sent += 1
+
+
 def _message_date(message: SimMessage) -> str:
     return message.date
+
+
+def _merged(seeded: tuple[SimMessage, ...], received: Sequence[SimMessage]) -> tuple[SimMessage, ...]:
+    """A day's seeded and received messages in one tuple sorted by time then id, as `window`
+    bisects it."""
+    return tuple(sorted((*seeded, *received), key=lambda m: (m.date, int(m.id_sms))))
 
 
 def _pick(rng: random.Random, options: Sequence[str]) -> str:

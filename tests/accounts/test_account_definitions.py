@@ -16,10 +16,13 @@ from lightsms_pipeline.contract import (
     GROUP,
     INCOMING,
     INTRADAY_SCHEDULE,
+    LIVE_JOB,
+    LIVE_SENSOR,
     MAIN_JOB,
     OPT_OUT_LIST,
     POLL_RESULTS,
     POOL,
+    REPLIES,
     STOP_LIST_SYNC,
     SUPPORT_INBOX,
 )
@@ -27,7 +30,7 @@ from lightsms_pipeline.definitions import build_definitions
 from lightsms_pipeline.resources import LightSMSResource, ParquetDatasetResource
 from lightsms_pipeline.settings import Settings
 
-ASSETS = (INCOMING, CLASSIFIED, SUPPORT_INBOX, OPT_OUT_LIST, POLL_RESULTS, STOP_LIST_SYNC)
+ASSETS = (INCOMING, CLASSIFIED, SUPPORT_INBOX, OPT_OUT_LIST, POLL_RESULTS, STOP_LIST_SYNC, REPLIES)
 SETTINGS = Settings(data_dir="s3://bucket/sms", timezone="Europe/Vilnius", start_date="2024-06-01")
 
 
@@ -47,8 +50,9 @@ def test_without_an_accounts_file_the_code_location_is_todays_name_for_name() ->
     defs = build_definitions(SETTINGS)
     assert keys(defs) == set(ASSETS)
     assert {defs.resolve_assets_def(n).specs_by_key[AssetKey(n)].group_name for n in ASSETS} == {GROUP}
-    assert [j.name for j in defs.jobs or []] == [MAIN_JOB]
+    assert [j.name for j in defs.jobs or []] == [MAIN_JOB, LIVE_JOB]
     assert {s.name for s in defs.schedules or []} == {DAILY_SCHEDULE, INTRADAY_SCHEDULE}
+    assert [s.name for s in defs.sensors or []] == [LIVE_SENSOR]
     resources = defs.resources or {}
     assert set(resources) == {"lightsms", "dataset"}
     assert resources["dataset"].data_dir == "s3://bucket/sms"  # no account= level
@@ -112,7 +116,11 @@ def test_three_accounts_merge_into_their_own_names_only_every_job_in_process(tmp
     defs = build_definitions(SETTINGS.replace(accounts_file=str(path)))
     names = [a.name for a in (ACME, BETA, GAMMA)]
     assert keys(defs) == {f"{n}/{asset}" for n in names for asset in ASSETS}
-    assert [j.name for j in defs.jobs or []] == [*(f"{n}_{MAIN_JOB}" for n in names), ALL_ACCOUNTS_JOB]
+    assert [j.name for j in defs.jobs or []] == [
+        *(f"{n}_{job}" for n in names for job in (MAIN_JOB, LIVE_JOB)),
+        ALL_ACCOUNTS_JOB,
+    ]
+    assert [s.name for s in defs.sensors or []] == [f"{n}_{LIVE_SENSOR}" for n in names]
     jobs = [defs.resolve_job_def(j.name) for j in defs.jobs or []]
     assert {j.executor_def.name for j in jobs} == {"in_process"}
     assert [s.name for s in defs.schedules or []] == [

@@ -10,6 +10,7 @@ from lightsms_pipeline.contract import (
     INCOMING,
     OPT_OUT_LIST,
     POLL_RESULTS,
+    REPLIES,
     STOP_LIST_SYNC,
     SUPPORT_INBOX,
 )
@@ -17,7 +18,7 @@ from lightsms_pipeline.definitions import build_definitions
 from lightsms_pipeline.presentation.previews import NEVER_NULL
 from lightsms_pipeline.settings import Settings
 
-ASSETS = (INCOMING, CLASSIFIED, SUPPORT_INBOX, OPT_OUT_LIST, POLL_RESULTS, STOP_LIST_SYNC)
+ASSETS = (INCOMING, CLASSIFIED, SUPPORT_INBOX, OPT_OUT_LIST, POLL_RESULTS, STOP_LIST_SYNC, REPLIES)
 
 
 def column_schemas() -> dict[str, TableSchema]:

@@ -77,6 +77,9 @@ def lightsms_env(simulator: SimulatorServer, data_dir: Path) -> dict[str, str]:
         "LIGHTSMS_TIMEOUT_SECONDS": "5",
         "LIGHTSMS_RUN_RETRIES": "0",
         "LIGHTSMS_RULES_FILE": str(REPO / "rules.yaml"),
+        # These tests count the runs and requests of backfills; the live pick-up, on by default,
+        # would add its own (tests/cli/test_live_daemon.py tests it with the daemon).
+        "LIGHTSMS_LIVE_INTERVAL_SECONDS": "0",
         "LIGHTSMS_BACKFILL_RUN_DAYS": str(RUN_DAYS),
         "LIGHTSMS_DAYS_PER_REQUEST": str(DAYS_PER_REQUEST),
     }
