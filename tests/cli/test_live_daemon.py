@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 import pyarrow.parquet as pq
 import pytest
 from conftest import API_KEY, LOGIN, RULES_FILE
-from dagster import DagsterInstance
+from dagster import DagsterInstance, DagsterRunStatus
 from test_webserver_e2e import free_port, wait_until_up
 
 from lightsms_pipeline.contract import INCOMING, OPT_OUT_PARQUET
@@ -224,6 +224,7 @@ def test_messages_arriving_while_the_daemon_runs_are_acted_on_within_a_minute(
                     f"{len(runs) - quiet_runs}; events per run: {events}; sensor looks: {looks(sim)}"
                 )
                 assert 1 <= len(runs) - quiet_runs <= len(arrivals)
+                assert [r.status for r in runs] == [DagsterRunStatus.SUCCESS] * len(runs)
                 assert replies_sent() == expected_sent
                 record = pq.read_table(data / "reply_record.parquet").to_pylist()
                 states = sorted(r["state"] for r in record if r["state"] not in ("skipped_late",))
