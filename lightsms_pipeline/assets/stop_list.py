@@ -24,7 +24,7 @@ from dagster import (
 
 from lightsms_pipeline.assets.derived import derived_options
 from lightsms_pipeline.assets.scope import SINGLE_ACCOUNT, AssetScope
-from lightsms_pipeline.contract import OPT_OUT_LIST, STOP_LIST_CLOCK_CHECK, STOP_LIST_SYNC
+from lightsms_pipeline.contract import OPT_OUT_LIST, REPLIES, STOP_LIST_CLOCK_CHECK, STOP_LIST_SYNC
 from lightsms_pipeline.datasets.stop_list import SyncOptions, SyncOutcome, sync_stop_list
 from lightsms_pipeline.datasets.upstream import MissingUpstreamError
 from lightsms_pipeline.presentation.previews import column_schema, table_preview
@@ -50,7 +50,10 @@ def build_stop_list_sync(
 
     @asset(
         key=scope.key(STOP_LIST_SYNC),
-        deps=[scope.key(OPT_OUT_LIST)],
+        # After the replies: an opt-out's confirmation must leave before its number is on the
+        # stop list, where send.php refuses it with 34 (docs/rules.md §9). In one run (the live
+        # pick-up's, a daily one) the order is then the confirmation, then the push.
+        deps=[scope.key(OPT_OUT_LIST), scope.key(REPLIES)],
         pool=scope.pool,  # it calls LightSMS
         required_resource_keys=scope.resource_keys(lightsms=True),
         kinds={"parquet"},

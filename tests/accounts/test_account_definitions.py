@@ -71,7 +71,8 @@ def test_each_account_has_its_own_prefixed_assets_group_pool_and_resources(two: 
         sync = two.resolve_assets_def(AssetKey([account.name, STOP_LIST_SYNC]))
         assert sync.op.pool == f"{POOL}/{account.name}"
         (spec,) = sync.specs
-        assert [d.asset_key for d in spec.deps] == [AssetKey([account.name, OPT_OUT_LIST])]
+        expected = [AssetKey([account.name, n]) for n in (OPT_OUT_LIST, REPLIES)]
+        assert [d.asset_key for d in spec.deps] == expected
         groups = {
             two.resolve_assets_def(AssetKey([account.name, n]))
             .specs_by_key[AssetKey([account.name, n])]

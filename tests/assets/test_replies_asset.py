@@ -25,6 +25,7 @@ from lightsms_pipeline.contract import (
     POOL,
     REPLIES,
     REPLY_RECORD_PARQUET,
+    STOP_LIST_SYNC,
 )
 from lightsms_pipeline.datasets.replies import write_record
 from lightsms_pipeline.definitions import build_definitions
@@ -155,6 +156,22 @@ def test_a_stop_is_confirmed_once_help_answered_once_and_nothing_sent_twice(
     assert len(simulator.sent_messages()) == 3
     assert record(replying)["104"]["state"] == "unknown"
     assert not unknown_check(again).passed  # still shown to a person
+
+
+def test_a_stop_is_confirmed_before_its_number_goes_on_the_stop_list_in_the_same_run(
+    replying: Pipeline, simulator: SimulatorServer
+) -> None:
+    """LightSMS refuses a number on its stop list (34): in the run that pushes an opt-out, the
+    confirmation must leave first, or the FCC's one confirmation is lost for good."""
+    defs = build_definitions(replying.settings)
+    assert AssetKey(REPLIES) in defs.resolve_assets_def(STOP_LIST_SYNC).asset_deps[AssetKey(STOP_LIST_SYNC)]
+    pushing = replying.with_settings(stop_list_sync="on")
+    assert pushing.materialize(TODAY, assets=(*REPLY_PATH, STOP_LIST_SYNC)).success
+    assert ALICE in simulator.stop_list
+    assert record(pushing)["101"]["state"] == "sent"
+    assert [m.text for m in simulator.sent_messages() if m.phone == ALICE] == [
+        "You are unsubscribed. No more messages will be sent. Reply START to resubscribe."
+    ]
 
 
 def test_a_backfill_of_an_old_day_answers_nothing(replying: Pipeline, simulator: SimulatorServer) -> None:
