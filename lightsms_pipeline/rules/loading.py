@@ -72,12 +72,17 @@ def _packaged_defaults() -> dict[str, Any]:
     return parsed
 
 
+# Sections a file may leave empty (`replies:` with its lines commented out, YAML's null): read as
+# an empty mapping, which changes nothing. Elsewhere a null stays a mistake the model names
+# (`poll_defaults: null` is refused, as it always was).
+EMPTY_MEANS_DEFAULTS = frozenset({"replies"})
+
+
 def _merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Mappings merge key by key; a list or a scalar in the file replaces the default. A section
-    with nothing under it (`replies:`, YAML's null) is an empty mapping: it changes nothing."""
+    """Mappings merge key by key; a list or a scalar in the file replaces the default."""
     merged = dict(base)
     for key, value in overrides.items():
-        if value is None and isinstance(merged.get(key), dict):
+        if value is None and key in EMPTY_MEANS_DEFAULTS and isinstance(merged.get(key), dict):
             continue
         if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
             merged[key] = _merge(merged[key], value)

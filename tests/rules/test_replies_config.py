@@ -43,6 +43,11 @@ def test_an_empty_replies_section_keeps_the_defaults(tmp_path: Path) -> None:
     assert load_rules(path).replies == load_rules(None).replies
 
 
+def test_only_the_replies_section_may_be_empty_an_empty_poll_defaults_is_still_refused() -> None:
+    with pytest.raises(RulesFileError, match="poll_defaults"):
+        rules_from_mapping({"poll_defaults": None})
+
+
 def test_a_misspelt_key_is_named_with_the_nearest_one(tmp_path: Path) -> None:
     assert problems("replies:\n  sendr: MyBrand\n", tmp_path) == (
         "rules.yaml: replies: unknown key 'sendr' (did you mean 'sender'?)"
