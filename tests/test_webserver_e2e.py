@@ -50,7 +50,9 @@ def webserver(pipeline_env: dict[str, str], tmp_path: Path):
     process = subprocess.Popen(
         [str(binary), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
         cwd=REPO,
-        env=pipeline_env,
+        # The runs here are the test's own: the live pick-up, on by default under the daemon,
+        # would add today's partition to the folder it reads (tests/cli/test_live_daemon.py).
+        env={**pipeline_env, "LIGHTSMS_LIVE_INTERVAL_SECONDS": "0"},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
