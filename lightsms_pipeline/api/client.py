@@ -10,6 +10,7 @@ import email.utils
 import logging
 import math
 import random
+import re
 import threading
 import time
 import zlib
@@ -60,6 +61,35 @@ RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 SIZE_LIKE_STATUS = frozenset({500, 502, 504})
 ResponseFormat = Literal["json", "xml"]
 _T = TypeVar("_T")
+
+
+def api_phone(phone: str, what: str = "a number") -> str:
+    """The API's form of a number: digits without `+`, as LightSMS gives senders and as
+    find_on_stop.php, add2stop.php and send.php take it; `what` names it in the refusal."""
+    digits = phone.removeprefix("+")
+    if not (digits.isascii() and digits.isdigit()):
+        raise ValueError(f"{what} must be digits with an optional leading +")
+    return digits
+
+
+class _NoPhoneInUrls(logging.Filter):
+    """urllib3 logs every request line at DEBUG, and the URLs of the stop list and of send.php
+    carry the number (`phone=`), which must reach no log when LIGHTSMS_SENDER_HASH_SALT
+    pseudonymizes numbers. The key never is in a URL (only the signature, an MD5 that includes
+    it)."""
+
+    _PHONE = re.compile(r"(phone=)[^&\s\"]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(a, str) and "phone=" in a for a in record.args):
+            record.args = tuple(
+                self._PHONE.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
+
+
+# Installed with the client, through which every request that puts a number in a URL goes.
+logging.getLogger("urllib3.connectionpool").addFilter(_NoPhoneInUrls())
 
 
 @dataclass(frozen=True)

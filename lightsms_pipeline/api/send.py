@@ -15,10 +15,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
-# A send's URL carries the number (`phone=`); importing api/stop_list.py installs the filter
-# that hides it from urllib3's request log.
-from lightsms_pipeline.api import stop_list as _hides_phones_in_urls  # noqa: F401
-from lightsms_pipeline.api.client import TIMESTAMP, AttemptFault, LightSMSClient
+from lightsms_pipeline.api.client import TIMESTAMP, AttemptFault, LightSMSClient, api_phone
 from lightsms_pipeline.api.responses import (
     ASCII_NUMBER,
     ApiErrorCode,
@@ -72,20 +69,12 @@ def send_sms(
     `detail` instead of the digits. A `phone` that is not digits raises ValueError before any
     request: the caller decides who is a phone number (docs/rules.md §9).
     """
-    digits = _api_phone(phone)
+    digits = api_phone(phone, "a number to send to")
     where = label if label is not None else digits
     outcome = _send_once(client, digits, text, sender, where)
     log.info("LightSMS %s for %s: %s%s", SEND_ENDPOINT, where, outcome.state,
              f" ({outcome.detail})" if outcome.detail else "")  # fmt: skip
     return outcome
-
-
-def _api_phone(phone: str) -> str:
-    """The API's form of a number: digits without `+` (as api/stop_list.py sends it)."""
-    digits = phone.removeprefix("+")
-    if not (digits.isascii() and digits.isdigit()):
-        raise ValueError("a number to send to must be digits with an optional leading +")
-    return digits
 
 
 def _send_once(client: LightSMSClient, digits: str, text: str, sender: str, where: str) -> SendOutcome:

@@ -10,12 +10,10 @@ shapes, and why an add is looked up before it is tried again (add2stop.php is no
 from __future__ import annotations
 
 import json
-import logging
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from lightsms_pipeline.api.client import LightSMSClient
+from lightsms_pipeline.api.client import LightSMSClient, api_phone
 from lightsms_pipeline.api.responses import (
     ASCII_NUMBER,
     EMPTY_DAY_CODE,
@@ -55,7 +53,7 @@ def find_on_stop(client: LightSMSClient, phone: str, *, label: str | None = None
     instead of its digits (the sync passes the published subscriber key, a hash when
     LIGHTSMS_SENDER_HASH_SALT is set).
     """
-    digits = _api_phone(phone)
+    digits = api_phone(phone, "a stop-list number")
     where = label if label is not None else digits
     return client.retried(lambda: _look_up(client, digits, where), FIND_ON_STOP_ENDPOINT, where)
 
@@ -68,7 +66,7 @@ def add_to_stop(client: LightSMSClient, phone: str, *, label: str | None = None)
     the number up before adding, and "already exists" (20; 13 or 34 from platforms that
     answer "blacklisted") reads as listed. Either way the result says which it was.
     """
-    digits = _api_phone(phone)
+    digits = api_phone(phone, "a stop-list number")
     where = label if label is not None else digits
     attempts = 0
 
@@ -102,14 +100,6 @@ def add_to_stop(client: LightSMSClient, phone: str, *, label: str | None = None)
 def _look_up(client: LightSMSClient, digits: str, where: str) -> StopListEntry | None:
     """One find_on_stop.php request, not retried (its caller's attempt is)."""
     return client.signed_call(FIND_ON_STOP_ENDPOINT, {"phone": digits}, where, parse_find_on_stop)
-
-
-def _api_phone(phone: str) -> str:
-    """The API's form of a number: digits without `+` (as LightSMS gives senders)."""
-    digits = phone.removeprefix("+")
-    if not (digits.isascii() and digits.isdigit()):
-        raise ValueError("a stop-list number must be digits with an optional leading +")
-    return digits
 
 
 # --- the answers: find_on_stop.php and add2stop.php bodies ----------------------------------------
@@ -206,22 +196,3 @@ def _text_field(data: dict[str, Any], name: str, default: str | None = None) -> 
     if not isinstance(value, str):
         raise ResponseProblem(f"stop-list entry field {name!r} is not text: {value!r}")
     return value
-
-
-class _NoPhoneInUrls(logging.Filter):
-    """urllib3 logs every request line at DEBUG, and a stop-list URL carries the number
-    (`phone=`), which must reach no log when LIGHTSMS_SENDER_HASH_SALT pseudonymizes numbers.
-    The key never is in a URL (only the signature, an MD5 that includes it)."""
-
-    _PHONE = re.compile(r"(phone=)[^&\s\"]*")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and any(isinstance(a, str) and "phone=" in a for a in record.args):
-            record.args = tuple(
-                self._PHONE.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args
-            )
-        return True
-
-
-# Installed with the only code that puts a number in a URL.
-logging.getLogger("urllib3.connectionpool").addFilter(_NoPhoneInUrls())
