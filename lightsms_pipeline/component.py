@@ -12,7 +12,6 @@ as `Settings.from_env` reads it), so a `defs.yaml` can be committed and reviewed
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -48,6 +47,7 @@ from lightsms_pipeline.settings import (
     REMOVED_VARIABLES,
     SECRET_VARIABLES,
     Settings,
+    did_you_mean,
     variable_name,
 )
 
@@ -136,9 +136,7 @@ def _unknown_attribute(key: str, known: list[str]) -> str:
     if variable_name(key) in REMOVED_VARIABLES:
         why, _ = REMOVED_VARIABLES[variable_name(key)]
         return f"{key} was removed in {REMOVED_IN}: {why}. Delete the attribute."
-    close = difflib.get_close_matches(key, known, n=1)
-    hint = f"did you mean {close[0]}?" if close else f"known: {', '.join(sorted(known))}"
-    return f"{key} is not an attribute of {TYPE_NAME} ({hint})"
+    return f"{key} is not an attribute of {TYPE_NAME}{did_you_mean(key, known)}"
 
 
 class _Where:

@@ -182,7 +182,7 @@ class Settings(BaseModel):
         if unknown:
             known = [*by_variable, *SECRET_VARIABLES]
             raise ConfigurationError(
-                "; ".join(f"{key} is not a setting{_did_you_mean(key, known)}" for key in sorted(unknown))
+                "; ".join(f"{key} is not a setting{did_you_mean(key, known)}" for key in sorted(unknown))
             )
         values = {name: env[var] for var, name in by_variable.items() if env.get(var, "") != ""}
         return cls.validated(values)
@@ -210,7 +210,8 @@ def _refuse_removed(variables: Iterable[str]) -> None:
         )
 
 
-def _did_you_mean(key: str, known: list[str]) -> str:
+def did_you_mean(key: str, known: list[str]) -> str:
+    """` (did you mean X?)`, or the names known: how a refused setting or attribute ends."""
     close = difflib.get_close_matches(key, known, n=1)
     return f" (did you mean {close[0]}?)" if close else f" (known: {', '.join(sorted(known))})"
 
