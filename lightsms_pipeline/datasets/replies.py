@@ -38,7 +38,7 @@ import pyarrow as pa
 from lightsms_pipeline.api.client import LightSMSClient
 from lightsms_pipeline.api.send import SendOutcome, send_sms
 from lightsms_pipeline.contract import REPLIES, REPLY_RECORD_PARQUET
-from lightsms_pipeline.datasets.stop_list import SyncOptions, _numbers_behind_hashes
+from lightsms_pipeline.datasets.stop_list import SyncOptions, numbers_behind_hashes
 from lightsms_pipeline.rules.classify import classified_schema
 from lightsms_pipeline.rules.model import Rules
 from lightsms_pipeline.rules.replies import (
@@ -234,7 +234,7 @@ def _numbers(client: LightSMSClient, decisions: list[Decision], options: Replies
     ]
     rules = options.rules
     lookup = SyncOptions("on", rules.timezone, rules.default_region, timedelta(0), options.sender_hash_salt)
-    numbers, _, failures = _numbers_behind_hashes(client, pending, lookup)
+    numbers, _, failures = numbers_behind_hashes(client, pending, lookup)
     for failure in failures:
         log.warning("replies: %s", failure.error)
     return numbers

@@ -121,7 +121,7 @@ def sync_stop_list(
         )
     failures: list[SyncFailure] = []
     if salted:
-        numbers, resolved_conflicts, resolve_failures = _numbers_behind_hashes(client, pending, options)
+        numbers, resolved_conflicts, resolve_failures = numbers_behind_hashes(client, pending, options)
         failures.extend(resolve_failures)
     else:
         numbers, resolved_conflicts = _numbers_of_keys(pending, options.region)
@@ -193,7 +193,7 @@ def _numbers_of_keys(pending: list[Pending], region: str) -> tuple[dict[str, str
     return numbers, conflicts
 
 
-def _numbers_behind_hashes(
+def numbers_behind_hashes(
     client: LightSMSClient, pending: list[Pending], options: SyncOptions
 ) -> tuple[dict[str, str], list[Conflict], list[SyncFailure]]:
     """The numbers behind salted keys, read again from LightSMS: one request per day of an
