@@ -184,9 +184,13 @@ def undecided(classified: pa.Table, record: pa.Table, *, dry_run: bool) -> pa.Ta
     final = record.filter(pc.invert(_decided_again_mask(record["state"], dry_run)))
     if not final.num_rows or not classified.num_rows:
         return classified
-    settled = pc.binary_join_element_wise(final["id_sms"], final["class"], "\x1f")
-    keys = pc.binary_join_element_wise(classified["id_sms"], classified["class"], "\x1f")
-    return classified.filter(pc.invert(pc.is_in(keys, value_set=settled)))
+    return classified.filter(pc.invert(pc.is_in(_reply_keys(classified), value_set=_reply_keys(final))))
+
+
+def _reply_keys(table: pa.Table) -> pa.ChunkedArray:
+    """(id_sms, class) as one text per row, the key of a reply: compared in Arrow, so a long
+    record is never turned into Python objects (a live run merges a row per send)."""
+    return pc.binary_join_element_wise(table["id_sms"], table["class"], "\x1f")
 
 
 def _decided_again_mask(states: pa.ChunkedArray, dry_run: bool) -> pa.ChunkedArray:
@@ -397,13 +401,8 @@ def merge_record(record: pa.Table, rows: Iterable[ReplyRow]) -> pa.Table:
     """The record with `rows` in place of the rows of the same (id_sms, class): one row per
     reply, ever, in the order decided."""
     added = pa.Table.from_pylist([_row_dict(row) for row in rows], schema=RECORD_SCHEMA)
-    replaced = set(zip(added["id_sms"].to_pylist(), added["class"].to_pylist(), strict=True))
-    if replaced:
-        keep = [
-            (i, c) not in replaced
-            for i, c in zip(record["id_sms"].to_pylist(), record["class"].to_pylist(), strict=True)
-        ]
-        record = record.filter(pa.array(keep, pa.bool_()))
+    if added.num_rows and record.num_rows:
+        record = record.filter(pc.invert(pc.is_in(_reply_keys(record), value_set=_reply_keys(added))))
     merged = pa.concat_tables([record.cast(RECORD_SCHEMA), added])
     return merged.take(pc.sort_indices(merged, [("decided_at", "ascending"), ("id_sms", "ascending")]))
 
