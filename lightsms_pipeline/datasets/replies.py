@@ -144,9 +144,8 @@ def answer_messages(
         record = merge_record(record, settled_rows)
         path = write_record(dataset, record) if rows or settled else None
         to_send = [(d, r) for d, r in zip(decisions, rows, strict=True) if r.state == SENDING]
-        sent_rows, deferred = _send_all(dataset, record, client, options, to_send, send)
+        sent_rows, deferred, record = _send_all(dataset, record, client, options, to_send, send)
         if sent_rows:
-            record = read_record(dataset)
             path = dataset.file_path(REPLY_RECORD_PARQUET)
     return RepliesOutcome(
         options.mode,
@@ -167,13 +166,14 @@ def _send_all(
     options: RepliesOptions,
     to_send: list[tuple[Decision, ReplyRow]],
     send: SendFunction,
-) -> tuple[list[ReplyRow], int]:
-    """Send each reply, each recorded `sending` before its request and replaced by its outcome.
+) -> tuple[list[ReplyRow], int, pa.Table]:
+    """Send each reply, each recorded `sending` before its request and replaced by its outcome;
+    returns the rows, how many were left, and the record as written last.
 
     Stops at the first `not_sent` (LightSMS unreachable): the rest are left undecided, for the
     next run to decide (and find late, if it comes too late)."""
     if not to_send:
-        return [], 0
+        return [], 0, record
     assert client is not None and options.rules.replies.sender is not None
     numbers = _numbers(client, [d for d, _ in to_send], options)
     done: list[ReplyRow] = []
@@ -205,8 +205,8 @@ def _send_all(
             rest = len(to_send) - position - 1
             if rest:
                 log.warning("replies: LightSMS unreachable (%s); %d left for later", outcome.detail, rest)
-            return done, rest
-    return done, 0
+            return done, rest, record
+    return done, 0, record
 
 
 def _with_send_outcome(row: ReplyRow, outcome: SendOutcome) -> ReplyRow:
