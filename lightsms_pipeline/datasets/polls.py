@@ -59,8 +59,7 @@ def write_poll_results(dataset: Dataset, rules: Rules) -> tuple[Written, bytes |
 def write_poll_results_read(dataset: Dataset, rules: Rules) -> tuple[Written, bytes | None, HistoryRead]:
     """`write_poll_results`, and how the history was read (days read afresh, days reused)."""
     table, history = refresh_poll_results(dataset, rules)
-    parquet = dataset.file_path(POLL_RESULTS_PARQUET)
-    dataset.write_parquet(parquet, table)
+    parquet = dataset.write_file(POLL_RESULTS_PARQUET, table)
     chart = dataset.file_path(POLL_CHART_PNG)
     if not rules.polls or not chart_available():
         if rules.polls and dataset.fs.exists(chart):

@@ -280,18 +280,14 @@ def reply_messages(dataset: Dataset, rules: Rules) -> HistoryRead:
 
 def read_record(dataset: Dataset) -> pa.Table:
     """The record of earlier runs; empty (with its schema) before the first one."""
-    if not dataset.fs.exists(dataset.file_path(REPLY_RECORD_PARQUET)):
-        return RECORD_SCHEMA.empty_table()
-    return dataset.read_file(REPLY_RECORD_PARQUET).cast(RECORD_SCHEMA)
+    return dataset.read_record(REPLY_RECORD_PARQUET, RECORD_SCHEMA)
 
 
 def write_record(dataset: Dataset, record: pa.Table) -> str:
     """Replace the record atomically and durably (written, fsynced, renamed, folder fsynced): a
     run killed mid-write leaves the previous record whole, and a `sending` row written before a
     request survives a power cut."""
-    path = dataset.file_path(REPLY_RECORD_PARQUET)
-    dataset.write_parquet(path, record)
-    return path
+    return dataset.write_file(REPLY_RECORD_PARQUET, record)
 
 
 @contextlib.contextmanager

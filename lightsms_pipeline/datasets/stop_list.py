@@ -259,19 +259,13 @@ def read_opt_out_list(dataset: Dataset) -> pa.Table:
 
 def read_record(dataset: Dataset, timezone: str) -> pa.Table:
     """The record of earlier runs; empty (with its schema) before the first one."""
-    if not dataset.fs.exists(dataset.file_path(STOP_LIST_RECORD_PARQUET)):
-        return record_schema(timezone).empty_table()
-    return dataset.read_file(STOP_LIST_RECORD_PARQUET).cast(record_schema(timezone))
+    return dataset.read_record(STOP_LIST_RECORD_PARQUET, record_schema(timezone))
 
 
 def write_record(dataset: Dataset, record: pa.Table) -> str:
     """Replace the record atomically: a run killed mid-write leaves the previous record whole."""
-    path = dataset.file_path(STOP_LIST_RECORD_PARQUET)
-    dataset.write_parquet(path, record)
-    return path
+    return dataset.write_file(STOP_LIST_RECORD_PARQUET, record)
 
 
 def write_conflicts(dataset: Dataset, conflicts: pa.Table) -> str:
-    path = dataset.file_path(STOP_LIST_CONFLICTS_PARQUET)
-    dataset.write_parquet(path, conflicts)
-    return path
+    return dataset.write_file(STOP_LIST_CONFLICTS_PARQUET, conflicts)

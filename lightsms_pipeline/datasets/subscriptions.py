@@ -46,9 +46,8 @@ def write_opt_out_list(dataset: Dataset, rules: Rules) -> Written:
 def write_opt_out_list_read(dataset: Dataset, rules: Rules) -> tuple[Written, HistoryRead]:
     """`write_opt_out_list`, and how the history was read (days read afresh, days reused)."""
     table, history = refresh_opt_out_list(dataset, rules)
-    parquet = dataset.file_path(OPT_OUT_PARQUET)
+    parquet = dataset.write_file(OPT_OUT_PARQUET, table)
     csv = dataset.file_path(OPT_OUT_CSV)
-    dataset.write_parquet(parquet, table)
     buffer = io.BytesIO()
     write_csv_safe(table, buffer)
     dataset.write_bytes(csv, buffer.getvalue())

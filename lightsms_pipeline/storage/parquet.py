@@ -65,6 +65,13 @@ class Dataset:
 
     # --- writes ----------------------------------------------------------------------------------
 
+    def write_file(self, name: str, table: pa.Table) -> str:
+        """Replace file `name` at the dataset's root, as every write does: atomically and
+        durably (a run killed mid-write leaves the previous file whole). Returns its path."""
+        path = self.file_path(name)
+        self.write_parquet(path, table)
+        return path
+
     def write_partition(
         self, asset: str, day: date | str, table: pa.Table, *, unique_columns: Sequence[str] = ()
     ) -> str:
@@ -179,6 +186,13 @@ class Dataset:
 
     def read_file(self, name: str) -> pa.Table:
         return self._read_parquet(self.file_path(name))
+
+    def read_record(self, name: str, schema: pa.Schema) -> pa.Table:
+        """A whole-history record file (the stop list's, the replies'), as `schema`; an empty
+        table of it before the first run wrote one."""
+        if not self.fs.exists(self.file_path(name)):
+            return schema.empty_table()
+        return self.read_file(name).cast(schema)
 
 
 def _fsync_directory(path: str) -> None:
