@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import re
 
-import pyarrow.parquet as pq
 import pytest
 from conftest import API_KEY, JAN_15, LOGIN
-from wheel_venvs import REPO, Venv, day_file, dists, simulator_env
+from wheel_venvs import REPO, Venv, dists
 
-from lightsms_pipeline.contract import INCOMING, POLL_CHART_PNG
-from lightsms_pipeline.dagster_ext import VERIFIED_DAGSTER
+from lightsms_pipeline.contract import POLL_CHART_PNG
 from lightsms_pipeline.presentation.chart import CHART_NOT_DRAWN
 
 __all__ = ["dists"]
@@ -42,20 +40,9 @@ def test_the_wheel_keeps_the_newest_dagster_and_materializes_a_day_without_extra
     extras = ["matplotlib", "s3fs", "dagster-webserver", "dagster-postgres"]
     assert {name: venv.version(name) for name in extras} == dict.fromkeys(extras)
 
-    work, data = tmp_path / "work", tmp_path / "data"
-    work.mkdir()
-    env = simulator_env(
-        simulator.base_url, LOGIN, API_KEY, data, LIGHTSMS_RULES_FILE=str(REPO / "rules.yaml")
+    report, data, work = venv.materialize_simulated_day(
+        simulator, traffic, JAN_15, tmp_path, dagster, login=LOGIN, api_key=API_KEY
     )
-    report = venv.materialize_day(JAN_15, work, **env)
-
-    assert report["success"], report["failures"]
-    assert report["dagster_version"] == dagster
-    assert report["instance_class"] == "BatchingInstance"  # the wheel's dagster.local.yaml
-    # Batching only on the Dagster it was verified with; on any other, one warning, and Dagster's own.
-    assert report["ext_warnings"] == (0 if dagster in VERIFIED_DAGSTER else 1)
-    table = pq.read_table(day_file(data, INCOMING, JAN_15))
-    assert sorted(table["id_sms"].to_pylist()) == sorted(m.id_sms for m in traffic.day(JAN_15))
     # The declared polls are counted; their picture is skipped, and says why.
     assert report["chart"] == {"kind": "TextMetadataValue", "text": CHART_NOT_DRAWN}
     assert list(data.rglob(POLL_CHART_PNG)) == []

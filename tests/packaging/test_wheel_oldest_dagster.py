@@ -6,22 +6,18 @@ The lowest release is read from pyproject.toml, so raising the bound moves the t
 
 from __future__ import annotations
 
-import pyarrow.parquet as pq
 import pytest
 from conftest import API_KEY, JAN_15, LOGIN
 from wheel_venvs import (
     BATCH_FELL_BACK,
-    REPO,
     Venv,
     constraints_without_dagster,
     day_file,
     dists,
     lowest_dagster,
-    simulator_env,
 )
 
 from lightsms_pipeline.contract import INCOMING, POLL_CHART_PNG
-from lightsms_pipeline.dagster_ext import VERIFIED_DAGSTER
 
 __all__ = ["dists"]
 
@@ -50,19 +46,9 @@ def test_the_wheel_on_the_lowest_dagster_claimed_materializes_a_day_and_draws_th
     venv.pip_install("-c", str(constraints_without_dagster(tmp_path)), f"{dists.wheel}[chart]")
     assert venv.version("dagster") == lowest
 
-    work, data = tmp_path / "work", tmp_path / "data"
-    work.mkdir()
-    env = simulator_env(
-        simulator.base_url, LOGIN, API_KEY, data, LIGHTSMS_RULES_FILE=str(REPO / "rules.yaml")
+    report, data, work = venv.materialize_simulated_day(
+        simulator, traffic, JAN_15, tmp_path, lowest, login=LOGIN, api_key=API_KEY
     )
-    report = venv.materialize_day(JAN_15, work, **env)
-
-    assert report["success"], report["failures"]
-    assert report["dagster_version"] == lowest
-    assert report["instance_class"] == "BatchingInstance"
-    assert report["ext_warnings"] == (0 if lowest in VERIFIED_DAGSTER else 1)
-    table = pq.read_table(day_file(data, INCOMING, JAN_15))
-    assert sorted(table["id_sms"].to_pylist()) == sorted(m.id_sms for m in traffic.day(JAN_15))
     assert report["chart"]["kind"] == "MarkdownMetadataValue"
     assert len(list(data.rglob(POLL_CHART_PNG))) == 1
 

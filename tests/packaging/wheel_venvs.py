@@ -20,8 +20,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
+
+from lightsms_pipeline.contract import INCOMING
+from lightsms_pipeline.dagster_ext import VERIFIED_DAGSTER
 
 REPO = Path(__file__).resolve().parents[2]
 DAY_SCRIPT = Path(__file__).with_name("venv_materialize_day.py")
@@ -178,6 +183,29 @@ class Venv:
         report["ext_warnings"] = done.stderr.count(EXT_UNVERIFIED)
         assert str(report["package_file"]).startswith(str(self.root)), report  # the installed wheel
         return report
+
+    def materialize_simulated_day(
+        self, simulator: Any, traffic: Any, day: date, root: Path, dagster: str, *, login: str, api_key: str
+    ) -> tuple[dict[str, object], Path, Path]:
+        """`day` from `simulator` materialized in this virtualenv as a user would, and checked as
+        at either end of the Dagster range: the run succeeded on `dagster`, on the wheel's local
+        instance, with the instance extension's one warning where `dagster` is not the version
+        it was verified with, and the day's file holds `traffic`'s messages of the day. Returns
+        the run's report, the data folder and the working folder."""
+        work, data = root / "work", root / "data"
+        work.mkdir()
+        env = simulator_env(
+            simulator.base_url, login, api_key, data, LIGHTSMS_RULES_FILE=str(REPO / "rules.yaml")
+        )
+        report = self.materialize_day(day, work, **env)
+        assert report["success"], report["failures"]
+        assert report["dagster_version"] == dagster
+        assert report["instance_class"] == "BatchingInstance"  # the wheel's dagster.local.yaml
+        # Batching only on the Dagster it was verified with; on any other, one warning, and Dagster's own.
+        assert report["ext_warnings"] == (0 if dagster in VERIFIED_DAGSTER else 1)
+        table = pq.read_table(day_file(data, INCOMING, day))
+        assert sorted(table["id_sms"].to_pylist()) == sorted(m.id_sms for m in traffic.day(day))
+        return report, data, work
 
 
 def day_file(data_dir: Path, asset: str, day: date) -> Path:
