@@ -163,6 +163,26 @@ class Deployment:
                 os.environ["DAGSTER_PG_URL"] = previous
 
 
+def deployment_env(base_url: str, data_dir: Path, login: str, api_key: str, **more: str) -> dict[str, str]:
+    """The LIGHTSMS_* variables of a deployment test against the simulator at `base_url`."""
+    return {
+        "LIGHTSMS_BASE_URL": base_url,
+        "LIGHTSMS_LOGIN": login,
+        "LIGHTSMS_API_KEY": api_key,
+        "LIGHTSMS_DATA_DIR": str(data_dir),
+        "LIGHTSMS_START_DATE": "2024-01-01",
+        "LIGHTSMS_PARALLELISM": "4",
+        "LIGHTSMS_MAX_ATTEMPTS": "4",
+        "LIGHTSMS_TIMEOUT_SECONDS": "5",
+        "LIGHTSMS_RUN_RETRIES": "0",
+        "LIGHTSMS_RULES_FILE": str(REPO / "rules.yaml"),
+        # These tests count the runs and requests of backfills; the live pick-up, on by default,
+        # would add its own (tests/cli/test_live_daemon.py tests it with the daemon).
+        "LIGHTSMS_LIVE_INTERVAL_SECONDS": "0",
+        **more,
+    }
+
+
 def deployment_home(root: Path) -> Path:
     """DAGSTER_HOME holding the deployment's own dagster.yaml, byte for byte."""
     home = root / "dagster_home"

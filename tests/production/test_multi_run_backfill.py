@@ -27,7 +27,7 @@ from lightsms_pipeline.settings import API_KEY_VARIABLE, LOGIN_VARIABLE, Setting
 from lightsms_pipeline.simulator.server import SimulatorServer
 from lightsms_pipeline.simulator.traffic import Traffic
 from production.conftest import POSTGRES_GROUP, one_worker_for
-from production.deployment import REPO, Deployment, running_deployment
+from production.deployment import Deployment, deployment_env, running_deployment
 from production.postgres_server import PostgresServer
 from production.test_postgres_deployment import (
     DAILY_ASSETS,
@@ -66,23 +66,14 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def lightsms_env(simulator: SimulatorServer, data_dir: Path) -> dict[str, str]:
-    return {
-        "LIGHTSMS_BASE_URL": simulator.base_url,
-        LOGIN_VARIABLE: LOGIN,
-        API_KEY_VARIABLE: API_KEY,
-        "LIGHTSMS_DATA_DIR": str(data_dir),
-        "LIGHTSMS_START_DATE": "2024-01-01",
-        "LIGHTSMS_PARALLELISM": "4",
-        "LIGHTSMS_MAX_ATTEMPTS": "4",
-        "LIGHTSMS_TIMEOUT_SECONDS": "5",
-        "LIGHTSMS_RUN_RETRIES": "0",
-        "LIGHTSMS_RULES_FILE": str(REPO / "rules.yaml"),
-        # These tests count the runs and requests of backfills; the live pick-up, on by default,
-        # would add its own (tests/cli/test_live_daemon.py tests it with the daemon).
-        "LIGHTSMS_LIVE_INTERVAL_SECONDS": "0",
-        "LIGHTSMS_BACKFILL_RUN_DAYS": str(RUN_DAYS),
-        "LIGHTSMS_DAYS_PER_REQUEST": str(DAYS_PER_REQUEST),
-    }
+    return deployment_env(
+        simulator.base_url,
+        data_dir,
+        LOGIN,
+        API_KEY,
+        LIGHTSMS_BACKFILL_RUN_DAYS=str(RUN_DAYS),
+        LIGHTSMS_DAYS_PER_REQUEST=str(DAYS_PER_REQUEST),
+    )
 
 
 @pytest.fixture(scope="module")

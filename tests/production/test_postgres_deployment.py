@@ -47,7 +47,7 @@ from lightsms_pipeline.simulator.faults import FaultPlan
 from lightsms_pipeline.simulator.server import SimulatorServer
 from lightsms_pipeline.simulator.traffic import Traffic
 from production.conftest import POSTGRES_GROUP, one_worker_for
-from production.deployment import REPO, Deployment, running_deployment, wait_until
+from production.deployment import Deployment, deployment_env, running_deployment, wait_until
 from production.postgres_server import PostgresServer
 
 pytestmark = [POSTGRES_GROUP, pytest.mark.slow]
@@ -103,21 +103,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def lightsms_env(simulator: SimulatorServer, data_dir: Path) -> dict[str, str]:
-    return {
-        "LIGHTSMS_BASE_URL": simulator.base_url,
-        "LIGHTSMS_LOGIN": LOGIN,
-        "LIGHTSMS_API_KEY": API_KEY,
-        "LIGHTSMS_DATA_DIR": str(data_dir),
-        "LIGHTSMS_START_DATE": "2024-01-01",
-        "LIGHTSMS_PARALLELISM": "4",
-        "LIGHTSMS_MAX_ATTEMPTS": "4",
-        "LIGHTSMS_TIMEOUT_SECONDS": "5",
-        "LIGHTSMS_RUN_RETRIES": "0",
-        "LIGHTSMS_RULES_FILE": str(REPO / "rules.yaml"),
-        # These tests count the runs and requests of backfills; the live pick-up, on by default,
-        # would add its own (tests/cli/test_live_daemon.py tests it with the daemon).
-        "LIGHTSMS_LIVE_INTERVAL_SECONDS": "0",
-    }
+    return deployment_env(simulator.base_url, data_dir, LOGIN, API_KEY)
 
 
 @pytest.fixture(scope="module")
